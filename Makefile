@@ -1,0 +1,40 @@
+# Thin aliases. Every target that needs the environment depends on `setup`, so on a fresh machine
+# `make test` or `make bench` alone builds .venv first (idempotent: redone only when the pins change).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest
+
+.PHONY: setup test test-gpu test-weights test-all lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[all,dev]'
+	@touch $(STAMP)
+
+test: setup
+	$(PYTEST) -m "not gpu and not weights"
+
+test-gpu: setup
+	$(PYTEST) -m gpu
+
+test-weights: setup
+	$(PYTEST) -m weights
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(PY) -m vsrcore.bench_io --out results/io_bench.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results

@@ -1,0 +1,47 @@
+"""Atomic file output: write to a temporary sibling, rename into place only when complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def temp_sibling(path: Path) -> Path:
+    """A unique hidden temporary name in the same folder, keeping the suffix (so muxers infer the format)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it is renamed to `path`, on error it is removed."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(target)
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if not tmp.exists():
+        raise FileNotFoundError(f"{target}: nothing was written to the temporary file")
+    os.replace(tmp, target)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically (fsync before rename)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """Write `obj` as pretty, key-sorted JSON atomically."""
+    return write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())

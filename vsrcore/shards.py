@@ -1,0 +1,209 @@
+"""VSR shards: `manifest.parquet` (one row per clip or image) + `shards/NNNNNN.tar` in WebDataset layout.
+
+Each tar holds, per item, `<id>.<ext>` (mp4/mkv/png/jpg, the ground-truth media, never lossily
+re-encoded) followed by `<id>.json` (the item's manifest row). A tar is written under a temporary name
+and renamed when full; only then are its rows added to the manifest (itself replaced atomically). A
+writer opened on an existing directory resumes: ids already in the manifest are skipped, and a tar left
+half-written by an interrupted run is discarded and its items redone, so nothing is duplicated or lost.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vsrcore.atomic import atomic_path
+
+
+MANIFEST = "manifest.parquet"
+SHARD_DIR = "shards"
+# Columns every manifest has (others, such as scores and decisions, are free to add).
+REQUIRED_COLUMNS = (
+    "id",
+    "kind",
+    "source_path",
+    "source_hash",
+    "start_frame",
+    "end_frame",
+    "width",
+    "height",
+    "fps",
+    "frame_count",
+    "codec",
+    "split",
+    "shard",
+    "member",
+)
+MEDIA_EXTS = ("mp4", "mkv", "mov", "avi", "png", "jpg", "jpeg", "webp")
+
+
+def _json_cell(value: Any) -> Any:
+    """Dicts and lists are stored as JSON text so the parquet schema stays flat and stable."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list | tuple) else value
+
+
+class ShardWriter:
+    """Appends items to a shard directory; safe to re-run on the same directory (see module doc).
+
+    Args:
+        root: the shard directory (created if missing).
+        max_items: items per tar before it is closed.
+        max_bytes: approximate tar size limit before it is closed.
+    """
+
+    def __init__(self, root: str | Path, *, max_items: int = 256, max_bytes: int = 1 << 30) -> None:
+        import pandas as pd
+
+        self.root = Path(root)
+        (self.root / SHARD_DIR).mkdir(parents=True, exist_ok=True)
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        for stale in (self.root / SHARD_DIR).glob(".*.tmp.tar"):
+            stale.unlink()  # an interrupted run's unfinished tar; its items are not in the manifest
+        path = self.root / MANIFEST
+        self._done = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=list(REQUIRED_COLUMNS))
+        self._ids = set(self._done["id"])
+        referenced = set(self._done["shard"])
+        for orphan in (self.root / SHARD_DIR).glob("[0-9]*.tar"):
+            if orphan.name not in referenced:
+                orphan.unlink()  # renamed but never committed to the manifest: redo its items
+        existing = [int(p.stem) for p in (self.root / SHARD_DIR).glob("[0-9]*.tar")]
+        self._next_shard = max(existing, default=-1) + 1
+        self._tar: tarfile.TarFile | None = None
+        self._tar_ctx: Any = None
+        self._pending: list[dict[str, Any]] = []
+        self._bytes = 0
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._ids or any(r["id"] == item_id for r in self._pending)
+
+    @property
+    def shard_name(self) -> str:
+        return f"{self._next_shard:06d}.tar"
+
+    def add(self, row: dict[str, Any], media: bytes | str | Path, ext: str) -> bool:
+        """Add one item: `row` (manifest fields, `id` required) and its media bytes or file.
+
+        Returns False (and writes nothing) when the id is already present.
+        """
+        item_id = str(row["id"])
+        if "." in item_id or "/" in item_id:
+            raise ValueError(f"item id '{item_id}' must not contain '.' or '/' (WebDataset key)")
+        ext = ext.lower().lstrip(".")
+        if ext not in MEDIA_EXTS:
+            raise ValueError(f"unsupported media extension '{ext}' (known: {', '.join(MEDIA_EXTS)})")
+        if item_id in self:
+            return False
+        data = media if isinstance(media, bytes) else Path(media).read_bytes()
+        if self._tar is None:
+            self._tar_ctx = atomic_path(self.root / SHARD_DIR / self.shard_name)
+            self._tar = tarfile.open(self._tar_ctx.__enter__(), "w")
+        full = {"split": "train", **row, "id": item_id, "shard": self.shard_name, "member": f"{item_id}.{ext}"}
+        sidecar = json.dumps(full, sort_keys=True, default=str).encode()
+        for name, payload in ((f"{item_id}.{ext}", data), (f"{item_id}.json", sidecar)):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            info.mtime = 0  # deterministic tar bytes
+            self._tar.addfile(info, io.BytesIO(payload))
+        self._pending.append(full)
+        self._bytes += len(data) + len(sidecar)
+        if len(self._pending) >= self.max_items or self._bytes >= self.max_bytes:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Close the current tar (if any), move it into place and commit its rows to the manifest."""
+        if self._tar is None:
+            return
+        import pandas as pd
+
+        self._tar.close()
+        self._tar_ctx.__exit__(None, None, None)
+        self._tar = self._tar_ctx = None
+        new = pd.DataFrame([{k: _json_cell(v) for k, v in r.items()} for r in self._pending])
+        self._done = new if self._done.empty else pd.concat([self._done, new], ignore_index=True)
+        missing = [c for c in REQUIRED_COLUMNS if c not in self._done.columns]
+        if missing:
+            raise ValueError(f"manifest rows lack required columns: {', '.join(missing)}")
+        with atomic_path(self.root / MANIFEST) as tmp:
+            self._done.to_parquet(tmp, index=False)
+        self._ids.update(r["id"] for r in self._pending)
+        self._pending, self._bytes = [], 0
+        self._next_shard += 1
+
+    def close(self) -> None:
+        """Flush the last tar."""
+        self.flush()
+
+    def abort(self) -> None:
+        """Drop the unfinished tar (its items will be redone by the next run)."""
+        if self._tar is not None:
+            self._tar.close()
+            self._tar_ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        self._tar = self._tar_ctx = None
+        self._pending, self._bytes = [], 0
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None or exc_type is KeyboardInterrupt:
+            self.close()  # keep every complete item on Ctrl-C
+        else:
+            self.abort()
+
+
+class ShardReader:
+    """Reads a shard directory: the manifest with pandas, members straight from the tars."""
+
+    def __init__(self, root: str | Path) -> None:
+        from vsrcore.errors import MediaError
+
+        self.root = Path(root)
+        if not (self.root / MANIFEST).exists():
+            raise MediaError(self.root, f"not a VSR shard directory (no {MANIFEST})")
+
+    def manifest(self) -> Any:
+        """The manifest as a pandas DataFrame (JSON columns left as text)."""
+        import pandas as pd
+
+        return pd.read_parquet(self.root / MANIFEST)
+
+    def iter_items(self, split: str | None = None) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """Yield (row, media bytes) for every manifest item (optionally one split), shard by shard."""
+        df = self.manifest()
+        if split is not None:
+            df = df[df["split"] == split]
+        for shard, group in df.groupby("shard", sort=True):
+            wanted = {m: r for m, r in zip(group["member"], group.to_dict("records"), strict=True)}
+            with tarfile.open(self.root / SHARD_DIR / shard) as tar:
+                for info in tar:
+                    if info.name in wanted:
+                        fh = tar.extractfile(info)
+                        assert fh is not None
+                        yield wanted[info.name], fh.read()
+
+    def read_member(self, item_id: str) -> bytes:
+        """Media bytes of one item."""
+        df = self.manifest()
+        rows = df[df["id"] == item_id]
+        if rows.empty:
+            raise KeyError(f"{self.root}: no item '{item_id}'")
+        row = rows.iloc[0]
+        with tarfile.open(self.root / SHARD_DIR / row["shard"]) as tar:
+            fh = tar.extractfile(row["member"])
+            assert fh is not None
+            return fh.read()
+
+    def extract(self, item_id: str, folder: str | Path) -> Path:
+        """Write one item's media into `folder` as `<member name>` and return the path."""
+        df = self.manifest()
+        member = df.loc[df["id"] == item_id, "member"].iloc[0]
+        target = Path(folder) / member
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(self.read_member(item_id))
+        return target

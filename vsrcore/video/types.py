@@ -1,0 +1,70 @@
+"""Plain metadata records returned by the video I/O functions (no heavy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AudioStreamMeta:
+    """One audio stream as the container header describes it."""
+
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """Header-level description of a video file (what ffprobe would say, without decoding).
+
+    `width`/`height` are the display size after rotation; `coded_width`/`coded_height` are the stored
+    size. `frame_count` comes from the container when it records one, else from duration x fps, and
+    `frame_count_exact` says which.
+    """
+
+    path: str
+    container: str
+    codec: str
+    width: int
+    height: int
+    coded_width: int
+    coded_height: int
+    fps: float
+    fps_fraction: str
+    frame_count: int
+    frame_count_exact: bool
+    duration_s: float
+    pix_fmt: str
+    bit_depth: int
+    rotation: int
+    bit_rate: int | None
+    size_bytes: int
+    audio: tuple[AudioStreamMeta, ...] = field(default_factory=tuple)
+
+    @property
+    def is_gray(self) -> bool:
+        return self.pix_fmt.startswith(("gray", "ya", "y4", "y8", "monob", "monow"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (audio streams as a list of dicts)."""
+        d = asdict(self)
+        d["audio"] = [asdict(a) for a in self.audio]
+        return d
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open frame range [start_frame, end_frame) with its times in seconds from the file start."""
+
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+
+    @property
+    def num_frames(self) -> int:
+        return self.end_frame - self.start_frame

@@ -1,0 +1,197 @@
+"""Video and image-sequence writers (PyAV), atomic: output appears under its name only when complete.
+
+Codec presets:
+- "x264" / "x265": lossy, `crf` (default 18 / 20), yuv420p (yuv444p when a side is odd).
+- "ffv1": lossless RGB (bgr0) in Matroska; decodes to exactly the frames written.
+- "x264rgb-lossless": libx264rgb at qp 0 (RGB, exact), smaller than FFV1, widely playable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsrcore.atomic import atomic_path
+from vsrcore.deps import require
+
+
+@dataclass(frozen=True)
+class CodecPreset:
+    """How one named preset drives the encoder."""
+
+    codec: str
+    lossless: bool
+    pix_fmt: str | None
+    options: tuple[tuple[str, str], ...] = ()
+    default_crf: int | None = None
+
+
+CODEC_PRESETS: dict[str, CodecPreset] = {
+    "x264": CodecPreset("libx264", False, None, (("preset", "medium"),), default_crf=18),
+    "x265": CodecPreset("libx265", False, None, (("preset", "medium"), ("x265-params", "log-level=error")), 20),
+    "ffv1": CodecPreset("ffv1", True, "bgr0", (("level", "3"), ("g", "1"))),
+    "x264rgb-lossless": CodecPreset("libx264rgb", True, "rgb24", (("qp", "0"), ("preset", "medium"))),
+}
+
+
+def _check_frame(frame: np.ndarray) -> np.ndarray:
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {frame.dtype} {frame.shape}")
+    return np.ascontiguousarray(frame)
+
+
+class VideoWriter:
+    """Streaming writer: `write()` frames (H, W, C) or chunks (T, H, W, C) of uint8 RGB, then `close()`.
+
+    The file is written to a temporary name beside `path` and renamed on a clean close; on an
+    exception inside a `with` block the partial file is removed.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float | Fraction | str,
+        *,
+        codec: str = "x264",
+        crf: int | None = None,
+        threads: int = 0,
+        rotation: int = 0,
+    ) -> None:
+        require("av", feature="video writing")
+        if codec not in CODEC_PRESETS:
+            raise ValueError(f"unknown codec preset '{codec}' (known: {', '.join(CODEC_PRESETS)})")
+        self.path = Path(path)
+        self.preset = CODEC_PRESETS[codec]
+        if self.preset.lossless and crf is not None:
+            raise ValueError(f"codec preset '{codec}' is lossless; crf does not apply")
+        self.crf = crf if crf is not None else self.preset.default_crf
+        self.fps = Fraction(str(fps)).limit_denominator(1001 * 1000)
+        self.threads = threads
+        self.rotation = rotation
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        self._container: Any = None
+        self._stream: Any = None
+        self.frames_written = 0
+
+    def _open(self, width: int, height: int) -> None:
+        import av
+
+        self._container = av.open(str(self._tmp), mode="w", format=_format_for(self.path))
+        stream = self._container.add_stream(self.preset.codec, rate=self.fps)
+        stream.width, stream.height = width, height
+        odd = width % 2 or height % 2
+        stream.pix_fmt = self.preset.pix_fmt or ("yuv444p" if odd else "yuv420p")
+        options = dict(self.preset.options)
+        if self.crf is not None:
+            options["crf"] = str(self.crf)
+        stream.options = options
+        stream.codec_context.thread_count = self.threads
+        if self.rotation:
+            stream.set_display_rotation(self.rotation)
+        self._stream = stream
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append one (H, W, C) frame or a (T, H, W, C) chunk."""
+        import av
+
+        batch = frames[None] if frames.ndim == 3 else frames
+        for frame in batch:
+            frame = _check_frame(frame)
+            if self._stream is None:
+                self._open(frame.shape[1], frame.shape[0])
+            elif (frame.shape[1], frame.shape[0]) != (self._stream.width, self._stream.height):
+                raise ValueError(
+                    f"{self.path}: frame size {frame.shape[1]}x{frame.shape[0]} differs from "
+                    f"{self._stream.width}x{self._stream.height}"
+                )
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+            self.frames_written += 1
+
+    def close(self) -> Path:
+        """Flush the encoder and move the finished file into place; returns its path."""
+        if self._stream is None:
+            self.abort()
+            raise ValueError(f"{self.path}: no frames were written")
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._container = self._stream = None
+        self._atomic.__exit__(None, None, None)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard the partial output."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:
+                pass
+        self._container = self._stream = None
+        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _format_for(path: Path) -> str | None:
+    return {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}.get(path.suffix.lower())
+
+
+def write_video(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps: float, **kwargs: Any) -> Path:
+    """Write uint8 RGB frames ((T, H, W, C) array or iterable of (H, W, C)) to `path` atomically."""
+    with VideoWriter(path, fps, **kwargs) as writer:
+        for chunk in [frames] if isinstance(frames, np.ndarray) else frames:
+            writer.write(chunk)
+    return Path(path)
+
+
+def write_image_sequence(
+    folder: str | Path, frames: np.ndarray | Iterable[np.ndarray], *, ext: str = "png", start: int = 0
+) -> list[Path]:
+    """Write frames as `folder/%08d.<ext>` (png lossless, or jpg at quality 95), each file atomically."""
+    from PIL import Image
+
+    if ext not in ("png", "jpg"):
+        raise ValueError("ext must be png or jpg")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, frame in enumerate(frames, start=start):
+        target = out / f"{i:08d}.{ext}"
+        with atomic_path(target) as tmp:
+            Image.fromarray(_check_frame(frame)).save(tmp, format="PNG" if ext == "png" else "JPEG", quality=95)
+        paths.append(target)
+    return paths
+
+
+def read_image_sequence(folder: str | Path) -> np.ndarray:
+    """Read every png/jpg in `folder` (sorted by name) as uint8 RGB (T, H, W, C)."""
+    from PIL import Image
+
+    from vsrcore.errors import MediaError
+
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if not files:
+        raise MediaError(folder, "no .png/.jpg frames in folder")
+    frames = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                frames.append(np.asarray(im.convert("RGB")))
+        except OSError as e:
+            raise MediaError(f, f"not a readable image ({e})") from None
+    return np.stack(frames)

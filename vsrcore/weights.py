@@ -1,0 +1,144 @@
+"""Known pretrained weights: which files, where they come from, what uses them; and how they are found.
+
+Weights are searched in `--weights-dir`, then `$FLASHVSR_WEIGHTS`, then `~/.cache/flashvsr/weights`, each
+both flat and in a sub-folder named after the weights (`<dir>/<name>/<file>`). Nothing is downloaded
+implicitly; a missing file raises MissingWeights naming it and its source.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsrcore.errors import MissingWeights
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A set of files that together make one usable set of weights."""
+
+    name: str
+    files: tuple[str, ...]
+    source: str
+    used_by: str
+    subdir_only: bool = False  # True when file names clash with another spec (FlashVSR v1 vs v1.1)
+
+
+_FLASHVSR_FILES = (
+    "diffusion_pytorch_model_streaming_dmd.safetensors",
+    "LQ_proj_in.ckpt",
+    "TCDecoder.ckpt",
+    "Wan2.1_VAE.pth",
+    "posi_prompt.pth",
+)
+
+WEIGHTS: dict[str, WeightSpec] = {
+    w.name: w
+    for w in (
+        WeightSpec(
+            "flashvsr-v1",
+            _FLASHVSR_FILES,
+            "https://huggingface.co/JunhaoZhuang/FlashVSR",
+            "model: flashvsr-v1",
+            subdir_only=True,
+        ),
+        WeightSpec(
+            "flashvsr-v1.1",
+            _FLASHVSR_FILES,
+            "https://huggingface.co/JunhaoZhuang/FlashVSR-v1.1",
+            "model: flashvsr-v1.1",
+            subdir_only=True,
+        ),
+        WeightSpec(
+            "lpips-alex",
+            ("alexnet-owt-7be5be79.pth",),
+            "https://download.pytorch.org/models/",
+            "metric: lpips (AlexNet backbone; linear heads ship with the lpips package)",
+        ),
+        WeightSpec(
+            "lpips-vgg",
+            ("vgg16-397923af.pth",),
+            "https://download.pytorch.org/models/",
+            "metric: lpips_vgg, dists (VGG16 backbone)",
+        ),
+        WeightSpec(
+            "dists",
+            ("DISTS_weights-f5e65c96.pth", "vgg16-397923af.pth"),
+            "https://huggingface.co/chaofengc/IQA-PyTorch-Weights",
+            "metric: dists",
+        ),
+        WeightSpec(
+            "musiq-koniq",
+            ("musiq_koniq_ckpt-e95806b9.pth",),
+            "https://huggingface.co/chaofengc/IQA-PyTorch-Weights",
+            "metric: musiq; curation: musiq score",
+        ),
+        WeightSpec(
+            "clipiqa",
+            ("RN50.pt",),
+            "https://openaipublic.azureedge.net/clip/models/ (OpenAI CLIP RN50)",
+            "metric: clipiqa",
+        ),
+        WeightSpec(
+            "dover",
+            ("DOVER.pth",),
+            "https://github.com/VQAssessment/DOVER/releases (v0.1.0) or HF teowu/DOVER",
+            "metric: dover",
+        ),
+        WeightSpec(
+            "laion-aesthetic",
+            ("open_clip_vit_l_14_openai.bin", "sa_0_4_vit_l_14_linear.pth"),
+            "open-clip ViT-L-14 'openai' + https://github.com/LAION-AI/aesthetic-predictor",
+            "curation: aesthetic score",
+        ),
+        WeightSpec(
+            "raft-large",
+            ("raft_large_C_T_SKHT_V2-ff5fadd5.pth",),
+            "https://download.pytorch.org/models/",
+            "curation: motion score; metric: ewarp (RAFT)",
+        ),
+    )
+}
+
+
+def search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
+    """Folders searched for weights, in order."""
+    dirs = [Path(weights_dir)] if weights_dir else []
+    if os.environ.get("FLASHVSR_WEIGHTS"):
+        dirs.append(Path(os.environ["FLASHVSR_WEIGHTS"]))
+    dirs.append(Path.home() / ".cache" / "flashvsr" / "weights")
+    return dirs
+
+
+def _locate(spec: WeightSpec, file: str, dirs: list[Path]) -> Path | None:
+    for d in dirs:
+        candidates = [d / spec.name / file] + ([] if spec.subdir_only else [d / file])
+        for c in candidates:
+            if c.is_file():
+                return c
+    return None
+
+
+def weight_status(name: str, weights_dir: str | Path | None = None) -> tuple[dict[str, Path], list[str]]:
+    """(found files -> paths, missing file names) for the weights called `name`."""
+    spec = WEIGHTS[name]
+    dirs = search_dirs(weights_dir)
+    found, missing = {}, []
+    for f in spec.files:
+        p = _locate(spec, f, dirs)
+        if p is None:
+            missing.append(f)
+        else:
+            found[f] = p
+    return found, missing
+
+
+def resolve_weights(name: str, weights_dir: str | Path | None = None) -> dict[str, Path]:
+    """Paths of every file of `name`, or MissingWeights listing the absent ones and where they come from."""
+    found, missing = weight_status(name, weights_dir)
+    if missing:
+        spec = WEIGHTS[name]
+        shown = [f"{spec.name}/{m}" if spec.subdir_only else m for m in missing]
+        raise MissingWeights(name, shown, [str(d) for d in search_dirs(weights_dir)], spec.source)
+    return found
