@@ -195,3 +195,55 @@ def read_image_sequence(folder: str | Path) -> np.ndarray:
         except OSError as e:
             raise MediaError(f, f"not a readable image ({e})") from None
     return np.stack(frames)
+
+
+def encode_decode(
+    frames: np.ndarray,
+    codec: str,
+    *,
+    fps: float | Fraction = 1,
+    bitrate: int | None = None,
+    crf: int | None = None,
+    container: str = "mp4",
+    pix_fmt: str = "yuv420p",
+    threads: int = 1,
+    options: dict[str, str] | None = None,
+) -> np.ndarray:
+    """Encode uint8 RGB (T, H, W, C) frames in memory with an FFmpeg encoder and decode them back.
+
+    `codec` is an FFmpeg encoder name as PyAV resolves it (so "h264" gives libx264). `bitrate` is in bits
+    per second of the stream at `fps` frames per second. Frames whose size differs from frame 0 are
+    rescaled by the encoder's reformatter (swscale bilinear), as PyAV does. 4:2:0 needs even sizes:
+    odd sizes are edge-padded before encoding and cropped after decoding. One encoder thread by default:
+    multi-threaded rate control is not bit-reproducible. `options` are passed to the encoder.
+    """
+    import io
+
+    import av
+
+    t, h, w, _ = frames.shape
+    ph, pw = h + h % 2, w + w % 2
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container) as out:
+        stream = out.add_stream(codec, rate=Fraction(str(fps)).limit_denominator(1001 * 1000))
+        stream.width, stream.height, stream.pix_fmt = pw, ph, pix_fmt
+        stream.codec_context.thread_count = threads
+        if bitrate is not None:
+            stream.bit_rate = int(bitrate)
+        stream.options = {**({"crf": str(crf)} if crf is not None else {}), **(options or {})}
+        for frame in frames:
+            frame = _check_frame(frame)
+            if frame.shape[:2] != (ph, pw) and frame.shape[:2] == (h, w):
+                frame = np.pad(frame, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pict_type = av.video.frame.PictureType.NONE
+            for packet in stream.encode(vf):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf, mode="r") as inp:
+        decoded = [f.to_ndarray(format="rgb24")[:h, :w] for f in inp.decode(video=0)]
+    if len(decoded) != t:
+        raise RuntimeError(f"{codec} round trip returned {len(decoded)} of {t} frames")
+    return np.stack(decoded)
