@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest
 
-.PHONY: setup test test-gpu test-weights test-all lint format bench clean
+.PHONY: setup test test-gpu test-weights lint format bench bench-degradation clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,9 @@ format: setup
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(PY) -m vsrcore.bench_io --out results/io_bench.json
+
+bench-degradation: setup
+	$(PY) -m degradation.bench --out results/degradation_bench.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results

@@ -103,8 +103,21 @@ def resize_matrix(n_in: int, n_out: int, mode: str) -> np.ndarray:
     return w
 
 
+@lru_cache(maxsize=256)
+def _sparse(n_in: int, n_out: int, mode: str) -> object:
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix(resize_matrix(n_in, n_out, mode).astype(np.float32))
+
+
 def resize_frames(frames: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
-    """Reference path: resize float32 (T, H, W, C) frames to (T, height, width, C)."""
-    wh = resize_matrix(frames.shape[1], height, mode).astype(np.float32)
-    ww = resize_matrix(frames.shape[2], width, mode).astype(np.float32)
-    return np.einsum("oh,thwc,pw->topc", wh, frames, ww, optimize=True)
+    """Reference path: resize float32 (T, H, W, C) frames to (T, height, width, C).
+
+    The weights are banded, so they are applied as sparse matrices (cost ~ taps x pixels).
+    """
+    t, h, w, c = frames.shape
+    x = np.ascontiguousarray(frames.transpose(1, 0, 2, 3)).reshape(h, t * w * c)
+    x = (_sparse(h, height, mode) @ x).reshape(height, t, w, c)  # rows resampled
+    x = np.ascontiguousarray(x.transpose(2, 0, 1, 3)).reshape(w, height * t * c)
+    x = (_sparse(w, width, mode) @ x).reshape(width, height, t, c)  # columns resampled
+    return np.ascontiguousarray(x.transpose(2, 1, 0, 3)).astype(np.float32, copy=False)

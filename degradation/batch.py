@@ -1,0 +1,281 @@
+"""Degrade many clips to disk: inputs (video, folders, frame folders, VSR shards) -> LQ media + manifest.
+
+Output layout (all writes atomic; a clip is finished when its record exists, so re-runs resume):
+    OUT/lq/<clip_id>.mkv         FFV1, lossless: decodes to exactly the synthesised LQ frames
+    OUT/lq/<clip_id>.png         for photos (1-frame clips)
+    OUT/records/<clip_id>.json   the full degradation record plus the source span
+    OUT/manifest.parquet         one row per clip, rebuilt from the records at the end of every run
+    OUT/failed.jsonl             inputs that could not be read, one JSON line each (latest run)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsrcore.atomic import atomic_path, write_json_atomic
+from vsrcore.errors import MediaError, UserFacingError
+from vsrcore.hashing import content_id, make_id
+
+
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m4v", ".y4m"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One clip to degrade: frames [start, end) of a video, a frame folder, an image, or a shard member."""
+
+    clip_id: str
+    kind: str  # "video" | "frames" | "image" | "shard"
+    source: str
+    start: int = 0
+    end: int | None = None
+    fps: float = 25.0
+    member: str = ""  # shard item id
+
+
+@dataclass(frozen=True)
+class DegradeSettings:
+    """What every job of a run shares."""
+
+    preset: str
+    seed: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "clip"
+
+
+def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[str, str]]]:
+    """Jobs for an input path, plus the inputs that could not be read (path, error)."""
+    from vsrcore.shards import MANIFEST
+    from vsrcore.video.probe import probe
+
+    root = Path(root)
+    if not root.exists():
+        raise MediaError(root, "file not found")
+    jobs: list[Job] = []
+    failed: list[dict[str, str]] = []
+
+    def add_video(path: Path) -> None:
+        try:
+            meta = probe(path)
+        except MediaError as e:
+            failed.append({"path": str(path), "error": str(e)})
+            return
+        base = f"{_safe(path.stem)}-{content_id(path)[:8]}"
+        n = meta.frame_count
+        step = clip_frames if clip_frames > 0 else max(n, 1)
+        for start in range(0, max(n, 1), step):
+            end = min(start + step, n) if clip_frames > 0 else None
+            suffix = f"_f{start:06d}" if clip_frames > 0 and n > step else ""
+            jobs.append(Job(base + suffix, "video", str(path), start, end, meta.fps))
+
+    def add_frames(folder: Path, images: list[Path]) -> None:
+        tag = make_id(*(f"{p.name}:{p.stat().st_size}" for p in images), length=8)
+        jobs.append(Job(f"{_safe(folder.name)}-{tag}", "frames", str(folder), 0, None, 25.0))
+
+    if root.is_file():
+        if root.suffix.lower() in IMAGE_EXTS:
+            jobs.append(Job(f"{_safe(root.stem)}-{content_id(root)[:8]}", "image", str(root)))
+        else:
+            add_video(root)
+        return jobs, failed
+    if (root / MANIFEST).exists():
+        from vsrcore.shards import ShardReader
+
+        df = ShardReader(root).manifest()
+        for row in df.to_dict("records"):
+            kind = "image" if str(row["member"]).rsplit(".", 1)[-1] in ("png", "jpg", "jpeg", "webp") else "video"
+            jobs.append(
+                Job(
+                    _safe(str(row["id"])),
+                    "shard",
+                    str(root),
+                    0,
+                    None,
+                    float(row.get("fps") or 25.0),
+                    member=str(row["id"]) + (":image" if kind == "image" else ""),
+                )
+            )
+        return jobs, failed
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() in VIDEO_EXTS:
+            add_video(path)
+        elif path.is_file() and path.suffix.lower() in IMAGE_EXTS:
+            siblings = [p for p in path.parent.iterdir() if p.suffix.lower() in IMAGE_EXTS]
+            if path.parent != root and len(siblings) > 1:
+                continue  # a frame folder, handled below
+            jobs.append(Job(f"{_safe(path.stem)}-{content_id(path)[:8]}", "image", str(path)))
+        elif path.is_dir() and path != root:
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+            if len(images) > 1:
+                add_frames(path, images)
+    return jobs, failed
+
+
+def _load(job: Job) -> np.ndarray:
+    from vsrcore.video.decode import read_frames
+    from vsrcore.video.write import read_image_sequence
+
+    if job.kind == "video":
+        return read_frames(job.source, start=job.start, end=job.end)
+    if job.kind == "frames":
+        return read_image_sequence(job.source)
+    if job.kind == "image":
+        return _read_image(Path(job.source))
+    from vsrcore.shards import ShardReader
+
+    item_id, _, kind = job.member.partition(":")
+    data = ShardReader(job.source).read_member(item_id)
+    member = ShardReader(job.source).manifest().set_index("id").loc[item_id, "member"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / str(member)
+        path.write_bytes(data)
+        return _read_image(path) if kind == "image" else read_frames(path)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))[None]
+    except OSError as e:
+        raise MediaError(path, f"not a readable image ({e})") from None
+
+
+def record_path(out: Path, clip_id: str) -> Path:
+    return out / "records" / f"{clip_id}.json"
+
+
+def run_job(job: Job, settings: DegradeSettings, out: str | Path) -> dict[str, Any]:
+    """Degrade one clip and write its LQ and record (skipped if the record exists). Returns the record."""
+    from degradation.pipeline import degrade
+    from vsrcore.video.write import write_video
+
+    out = Path(out)
+    done = record_path(out, job.clip_id)
+    if done.exists():
+        return json.loads(done.read_text())
+    frames = _load(job)
+    result = degrade(frames, settings.preset, seed=settings.seed, clip_id=job.clip_id, fps=job.fps, **settings.options)
+    single = job.kind == "image" or (job.kind == "shard" and job.member.endswith(":image"))
+    lq_path = out / "lq" / f"{job.clip_id}.{'png' if single else 'mkv'}"
+    if single:
+        from PIL import Image
+
+        with atomic_path(lq_path) as tmp:
+            Image.fromarray(result.lq[0]).save(tmp, format="PNG")
+    else:
+        write_video(lq_path, result.lq, fps=job.fps, codec="ffv1")
+    record = {**result.record, "job": asdict(job), "lq_path": str(lq_path.relative_to(out))}
+    write_json_atomic(done, record)  # the completion marker: written last
+    return record
+
+
+def write_manifest(out: Path) -> int:
+    """Rebuild OUT/manifest.parquet from every record (one row per finished clip); returns the row count."""
+    import pandas as pd
+
+    rows = []
+    for path in sorted((out / "records").glob("*.json")):
+        rec = json.loads(path.read_text())
+        rows.append(
+            {
+                "id": rec["clip_id"],
+                "source": rec["job"]["source"],
+                "member": rec["job"]["member"],
+                "start_frame": rec["job"]["start"],
+                "end_frame": rec["job"]["end"],
+                "lq_path": rec["lq_path"],
+                "preset": rec["preset"],
+                "seed": rec["seed"],
+                "scale": rec["options"].get("scale"),
+                "frames": rec["output"]["frames"],
+                "height": rec["output"]["height"],
+                "width": rec["output"]["width"],
+                "gt_height": rec["input"]["height"],
+                "gt_width": rec["input"]["width"],
+                "record": json.dumps(rec, sort_keys=True),
+            }
+        )
+    with atomic_path(out / "manifest.parquet") as tmp:
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+    return len(rows)
+
+
+def _worker(args: tuple[Job, DegradeSettings, str]) -> tuple[Job, str | None]:
+    job, settings, out = args
+    try:
+        run_job(job, settings, out)
+        return job, None
+    except UserFacingError as e:
+        return job, str(e)
+
+
+def run(
+    inputs: str | Path,
+    out: str | Path,
+    settings: DegradeSettings,
+    *,
+    workers: int = 1,
+    clip_frames: int = 100,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Degrade every clip under `inputs` into `out`; resumable, parallel over clips, with a progress bar."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    out = Path(out)
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("lq/.*.tmp*"), *out.glob("records/.*.tmp*")]:
+        stale.unlink()  # left by a killed run; its clip has no record, so it is redone
+    jobs, failed = discover(inputs, clip_frames)
+    todo = [j for j in jobs if not record_path(out, j.clip_id).exists()]
+    bar = tqdm(
+        total=len(jobs),
+        initial=len(jobs) - len(todo),
+        unit="clip",
+        disable=not progress,
+        desc=f"degrade {settings.preset}",
+    )
+    try:
+        if workers > 1 and len(todo) > 1:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                results: Iterator[tuple[Job, str | None]] = pool.map(_worker, [(j, settings, str(out)) for j in todo])
+                for job, error in results:
+                    _account(job, error, failed, bar)
+        else:
+            for job in todo:
+                _account(*_worker((job, settings, str(out))), failed, bar)
+    finally:
+        bar.close()
+        rows = write_manifest(out)
+        with atomic_path(out / "failed.jsonl") as tmp:
+            tmp.write_text("".join(json.dumps(f) + "\n" for f in failed))
+    return {
+        "clips": len(jobs),
+        "done": rows,
+        "new": len(todo) - sum(1 for f in failed if "clip_id" in f),
+        "failed": len(failed),
+    }
+
+
+def _account(job: Job, error: str | None, failed: list[dict[str, str]], bar: Any) -> None:
+    if error is not None:
+        failed.append({"path": job.source, "clip_id": job.clip_id, "error": error})
+        bar.write(f"flashvsr degrade: {error}")
+    bar.update(1)
