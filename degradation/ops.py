@@ -333,34 +333,43 @@ class JPEG(Op):
 
 @dataclass(frozen=True)
 class VideoCompressionConfig:
+    """Codec choices and rate: a bitrate range (RealBasicVSR), or a CRF range when `crf` is set."""
+
     codecs: tuple[str, ...] = ("libx264", "h264", "mpeg4")
     codec_probs: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)
     bitrate: tuple[int, int] = (10_000, 100_000)
+    crf: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
 class VideoCompression(Op):
-    """Whole-clip encode/decode through PyAV (CPU).
+    """Whole-clip encode/decode through PyAV (CPU), at a bitrate or (x264/x265) a CRF.
 
     `fps` is the rate the stream is declared at: RealBasicVSR uses 1, so its bitrate is really bits per
     frame; set the clip's real fps to make `bitrate` bits per second. `h264` resolves to libx264 in PyAV.
     Frames of different sizes (per-frame resize drift) are rescaled to frame 0's size by the encoder.
-    `exact` runs libx264 without SIMD (`asm=0`): bit-identical run to run (with SIMD, x264's lookahead
-    gave different bytes for the same input in about half of repeated encodes) at ~3.5x the encode time.
+    `exact` runs libx264/libx265 without SIMD (`asm=0` / `no-asm`): bit-identical run to run (with SIMD,
+    x264's lookahead gave different bytes for the same input in about half of repeated encodes) at ~3.5x
+    the encode time.
     """
 
     name: ClassVar[str] = "video_compression"
     codec: str
-    bitrate: int
+    bitrate: int | None
     fps: float = 1.0
     wraparound: bool = False
     exact: bool = True
+    crf: int | None = None
 
     @staticmethod
     def sample(
         rng: np.random.Generator, cfg: VideoCompressionConfig, *, fps: float, wraparound: bool, exact: bool = True
     ) -> VideoCompression:
         codec = str(rng.choice(cfg.codecs, p=np.asarray(cfg.codec_probs) / sum(cfg.codec_probs)))
+        if cfg.crf is not None:
+            return VideoCompression(
+                codec, None, float(fps), wraparound, exact, int(rng.integers(cfg.crf[0], cfg.crf[1] + 1))
+            )
         return VideoCompression(codec, int(rng.integers(*cfg.bitrate)), float(fps), wraparound, exact)
 
     def apply(self, frames: np.ndarray) -> np.ndarray:
@@ -369,9 +378,12 @@ class VideoCompression(Op):
         frames_u8 = [to_uint8(f, wraparound=self.wraparound) for f in frames]
         size = frames_u8[0].shape[:2]
         u8 = np.stack([_rescale_u8(f, size) for f in frames_u8])
-        x264 = self.codec in ("libx264", "h264")
-        options = {"x264-params": "asm=0"} if self.exact and x264 else None
-        out = encode_decode(u8, self.codec, fps=self.fps, bitrate=self.bitrate, options=options)
+        options = None
+        if self.exact and self.codec in ("libx264", "h264"):
+            options = {"x264-params": "asm=0"}
+        elif self.codec in ("libx265", "hevc"):
+            options = {"x265-params": "log-level=error" + (":no-asm=1" if self.exact else "")}
+        out = encode_decode(u8, self.codec, fps=self.fps, bitrate=self.bitrate, crf=self.crf, options=options)
         return out.astype(np.float32) / 255
 
 

@@ -166,3 +166,21 @@ def test_records_round_trip(rng: np.random.Generator) -> None:
 
     for op in ops:
         assert op_from_record(json.loads(json.dumps(op.to_record()))) == op
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_codec_crf_orders_psnr_and_is_repeatable(codec: str) -> None:
+    clip = np.repeat(testing.moving_texture(6, 64, 96, dx=3).astype(np.float32).mean(-1, keepdims=True), 3, -1) / 255
+    outs = {crf: VideoCompression(codec, None, fps=25, crf=crf).apply(clip) for crf in (45, 30, 12)}
+    scores = [_psnr(outs[c], clip) for c in (45, 30, 12)]
+    assert scores == sorted(scores) and scores[-1] - scores[0] > 5
+    np.testing.assert_array_equal(VideoCompression(codec, None, fps=25, crf=30).apply(clip), outs[30])
+
+
+def test_crf_config_samples_crf(rng: np.random.Generator) -> None:
+    from degradation.ops import VideoCompressionConfig
+
+    op = VideoCompression.sample(
+        rng, VideoCompressionConfig(codecs=("libx265",), codec_probs=(1,), crf=(18, 35)), fps=25, wraparound=False
+    )
+    assert op.bitrate is None and 18 <= op.crf <= 35 and op.codec == "libx265"
