@@ -1,0 +1,125 @@
+"""FlashVSR architecture configuration: one dataclass, named presets.
+
+`official` reproduces the released model (Wan2.1-T2V-1.3B DiT + LQ projection + Tiny Conditional Decoder) so that
+the official weight files load with strict key matching; `tiny` keeps every structural feature at toy widths for
+CPU tests. No torch import here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+
+Boundary = Literal["truncated", "preserved"]
+
+
+@dataclass(frozen=True)
+class FlashVSRConfig:
+    """All sizes of the DiT, the LQ projection and the TCDecoder, plus the sparse-attention defaults.
+
+    Token geometry: latents (B, C=in_dim, F, H/8, W/8) are patchified by `patch_size` into an (f, h, w) token grid;
+    self-attention works on blocks of `attn_block` = (2, 8, 8) tokens (128 tokens, the kernel tile).
+    """
+
+    name: str = "official"
+    # --- DiT (Wan2.1 T2V 1.3B) ---
+    dim: int = 1536
+    ffn_dim: int = 8960
+    num_heads: int = 12
+    num_layers: int = 30
+    in_dim: int = 16  # latent channels
+    out_dim: int = 16
+    text_dim: int = 4096
+    freq_dim: int = 256
+    eps: float = 1e-6
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    # 3D RoPE split of the head dimension (t, h, w), in real dims; None = the official rule
+    # (t = d - 2 * (d // 3), h = w = d // 3), which gives 44/42/42 at head dim 128.
+    rope_split: tuple[int, int, int] | None = None
+    rope_theta: float = 10000.0
+    # --- LQ projection (Causal_LQ4x_Proj / Buffer_LQ4x_Proj) ---
+    lq_in_dim: int = 3
+    lq_unshuffle: tuple[int, int, int] = (1, 16, 16)  # (t, h, w) pixel-unshuffle of the x4-upsampled LR video
+    lq_hidden: tuple[int, int] = (2048, 3072)
+    lq_layer_num: int = 1  # how many blocks get an LQ injection (released weights: block 0 only)
+    lq_variant: Literal["causal", "buffer"] = "causal"  # v1.1 = causal, v1 = buffer
+    # --- Tiny Conditional Decoder (TAEHV-style, decoder only) ---
+    tc_channels: tuple[int, int, int, int] = (512, 256, 128, 128)
+    tc_cond_unshuffle: tuple[int, int, int] = (4, 8, 8)  # LR conditioning: 3 * 4 * 8 * 8 = 768 channels
+    tc_time_upscale: tuple[bool, bool] = (True, True)
+    tc_space_upscale: tuple[bool, bool, bool] = (True, True, True)
+    # --- block-sparse attention defaults (official inference scripts) ---
+    attn_block: tuple[int, int, int] = (2, 8, 8)
+    sparse_ratio: float | None = 2.0
+    local_range: int | None = 11
+    boundary: Boundary = "truncated"
+    kv_ratio: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
+        split = self.rope_dims
+        if sum(split) != self.head_dim or any(d <= 0 or d % 2 for d in split):
+            raise ValueError(
+                f"rope split {split} must be three positive even sizes summing to head dim {self.head_dim}"
+            )
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def rope_dims(self) -> tuple[int, int, int]:
+        """(t, h, w) real head dims rotated by each RoPE axis."""
+        if self.rope_split is not None:
+            return tuple(self.rope_split)  # type: ignore[return-value]
+        d = self.head_dim
+        return (d - 2 * (d // 3), d // 3, d // 3)
+
+    @property
+    def lq_channels(self) -> int:
+        t, h, w = self.lq_unshuffle
+        return self.lq_in_dim * t * h * w
+
+    @property
+    def tc_cond_channels(self) -> int:
+        t, h, w = self.tc_cond_unshuffle
+        return self.lq_in_dim * t * h * w
+
+    @property
+    def tc_latent_channels(self) -> int:
+        """Input channels of the TCDecoder's first conv: LR conditioning (first) + latent."""
+        return self.tc_cond_channels + self.in_dim
+
+    @classmethod
+    def from_name(cls, name: str, **overrides: Any) -> FlashVSRConfig:
+        """A named preset (`official`, `official-v1`, `tiny`) with optional field overrides."""
+        if name not in PRESETS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(PRESETS), n=2)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known: {', '.join(PRESETS)}"
+            raise KeyError(f"unknown FlashVSR config '{name}'{hint}")
+        return replace(PRESETS[name], **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+PRESETS: dict[str, FlashVSRConfig] = {
+    "official": FlashVSRConfig(),
+    "official-v1": FlashVSRConfig(name="official-v1", lq_variant="buffer"),
+    # Every structural feature, toy widths. Head dim 32 -> RoPE split 12/10/10 by the official rule.
+    "tiny": FlashVSRConfig(
+        name="tiny",
+        dim=64,
+        ffn_dim=128,
+        num_heads=2,
+        num_layers=2,
+        text_dim=32,
+        freq_dim=32,
+        lq_hidden=(32, 48),
+        tc_channels=(32, 16, 8, 8),
+    ),
+}

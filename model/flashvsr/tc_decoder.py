@@ -1,0 +1,169 @@
+"""The Tiny Conditional Decoder (TCDecoder): a TAEHV-style, decoder-only VAE conditioned on the LR video.
+
+Official: `examples/WanVSR/utils/TCDecoder.py` (`TAEHV` built by `build_tcdecoder([512, 256, 128, 128],
+new_latent_channels=16 + 768)`). The state-dict keys are the indices of one `nn.Sequential` named `decoder`
+(IdentityConv2d + ReLU pairs inserted after each top-level ReLU), e.g. `decoder.1` = first conv,
+`decoder.5.conv.{0,2,4}` = a MemBlock, `decoder.9.conv` = a TGrow, `decoder.26` = the RGB conv.
+
+Input per latent frame: the LR video (upsampled to output size, in [-1, 1]) pixel-unshuffled by (4, 8, 8) into
+3*4*8*8 = 768 channels, concatenated *in front of* the 16 latent channels. Each latent frame becomes 4 output frames
+(two temporal x2 TGrows), 8x larger spatially. MemBlocks see the previous frame's input at their depth, so the
+decoder streams: memory carries over between `decode` calls, and the first call drops the first 3 frames.
+Output is roughly in [0, 1] (no clamp, as upstream).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from model.flashvsr.config import FlashVSRConfig
+
+
+class Clamp(nn.Module):
+    """Soft clamp to (-3, 3): tanh(x / 3) * 3."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.tanh(x / 3) * 3
+
+
+def conv3x3(n_in: int, n_out: int, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(n_in, n_out, 3, padding=1, bias=bias)
+
+
+class IdentityConv2d(nn.Conv2d):
+    """Bias-free 3x3 conv initialised to the identity (Dirac), the decoder's "deepening" layers."""
+
+    def __init__(self, channels: int, kernel_size: int = 3) -> None:
+        super().__init__(channels, channels, kernel_size, padding=kernel_size // 2, bias=False)
+        with torch.no_grad():
+            nn.init.dirac_(self.weight)
+
+
+class MemBlock(nn.Module):
+    """relu(conv(cat[x, past]) + skip(x)). x, past: (N, C, H, W), past = the same layer's previous-frame input."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(
+            conv3x3(n_in * 2, n_out), nn.ReLU(), conv3x3(n_out, n_out), nn.ReLU(), conv3x3(n_out, n_out)
+        )
+        self.skip = nn.Conv2d(n_in, n_out, 1, bias=False) if n_in != n_out else nn.Identity()
+        self.act = nn.ReLU()
+
+    def forward(self, x: Tensor, past: Tensor) -> Tensor:
+        return self.act(self.conv(torch.cat([x, past], 1)) + self.skip(x))
+
+
+class TGrow(nn.Module):
+    """Temporal x`stride` upsampling: 1x1 conv to stride*C channels, split into `stride` frames (in order)."""
+
+    def __init__(self, n_f: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(n_f, n_f * stride, 1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        nt, c, h, w = x.shape
+        return self.conv(x).reshape(nt * self.stride, c, h, w)
+
+
+def cond_unshuffle(video: Tensor, factors: tuple[int, int, int] = (4, 8, 8)) -> Tensor:
+    """LR conditioning (B, C, F, H, W) -> (B, ceil(F/t), C*t*h*w, H/h, W/w), front-padding with the first frame
+    to a multiple of t frames (21 frames -> 3 copies of frame 0 + 21 = 24 -> 6 latent frames)."""
+    t, h, w = factors
+    b, c, f, hh, ww = video.shape
+    if f % t:
+        video = torch.cat([video[:, :, :1].expand(-1, -1, t - f % t, -1, -1), video], dim=2)
+        f = video.shape[2]
+    x = video.reshape(b, c, f // t, t, hh // h, h, ww // w, w).permute(0, 2, 1, 3, 5, 7, 4, 6)
+    return x.reshape(b, f // t, c * t * h * w, hh // h, ww // w)
+
+
+class TCDecoder(nn.Module):
+    """Latents (B, T, C_lat, h, w) + LR cond (B, C, F, 8h, 8w) -> frames (B, 4T (- 3 on the first call), 3, 8h, 8w).
+
+    `decode` streams: call it chunk after chunk; `reset()` starts a new video.
+    """
+
+    def __init__(
+        self,
+        channels: tuple[int, int, int, int] = (512, 256, 128, 128),
+        latent_channels: int = 16 + 768,
+        time_upscale: tuple[bool, bool] = (True, True),
+        space_upscale: tuple[bool, bool, bool] = (True, True, True),
+        cond_unshuffle: tuple[int, int, int] = (4, 8, 8),
+    ) -> None:
+        super().__init__()
+        n = channels
+        self.cond_factors = cond_unshuffle
+        self.frames_to_trim = 2 ** sum(time_upscale) - 1
+
+        def deepen(c: int) -> list[nn.Module]:
+            return [nn.ReLU(), IdentityConv2d(c), nn.ReLU()]
+
+        def stage(c_in: int, c_out: int, space: bool, time: int) -> list[nn.Module]:
+            return [
+                MemBlock(c_in, c_in),
+                MemBlock(c_in, c_in),
+                MemBlock(c_in, c_in),
+                nn.Upsample(scale_factor=2 if space else 1),
+                TGrow(c_in, time),
+                conv3x3(c_in, c_out, bias=False),
+            ]
+
+        layers: list[nn.Module] = [Clamp(), conv3x3(latent_channels, n[0]), *deepen(n[0])]
+        layers += stage(n[0], n[1], space_upscale[0], 1)
+        layers += stage(n[1], n[2], space_upscale[1], 2 if time_upscale[0] else 1)
+        layers += stage(n[2], n[3], space_upscale[2], 2 if time_upscale[1] else 1)
+        layers += [*deepen(n[3]), conv3x3(n[3], 3)]
+        self.decoder = nn.Sequential(*layers)
+        self.reset()
+
+    @classmethod
+    def from_config(cls, cfg: FlashVSRConfig) -> TCDecoder:
+        """Sizes from a FlashVSRConfig preset."""
+        return cls(
+            tuple(cfg.tc_channels),
+            cfg.tc_latent_channels,
+            tuple(cfg.tc_time_upscale),
+            tuple(cfg.tc_space_upscale),
+            tuple(cfg.tc_cond_unshuffle),
+        )
+
+    def reset(self) -> None:
+        """Forget the stream: the next `decode` is the first chunk of a new video."""
+        self._mem: dict[int, Tensor] = {}
+        self._started = False
+
+    def _run(self, x: Tensor) -> Tensor:
+        """x (B, T, C, h, w) -> (B, T', 3, H, W), all frames of each layer at once; MemBlock memory carried over."""
+        b = x.shape[0]
+        y = x.flatten(0, 1)
+        for i, layer in enumerate(self.decoder):
+            if isinstance(layer, MemBlock):
+                frames = y.unflatten(0, (b, -1))
+                prev = self._mem.get(i)
+                first = torch.zeros_like(frames[:, :1]) if prev is None else prev.to(frames.dtype)[:, None]
+                past = torch.cat([first, frames[:, :-1]], dim=1)
+                self._mem[i] = frames[:, -1].detach()
+                y = layer(y, past.flatten(0, 1))
+            else:
+                y = layer(y)
+        return y.unflatten(0, (b, -1))
+
+    def decode(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Decode the next latent frames (B, T, C_lat, h, w); cond: the matching LR frames (B, 3, F, 8h, 8w)
+        in [-1, 1] (F = 4T, or 4T - 3 on the first call). Returns (B, frames, 3, 8h, 8w), roughly in [0, 1]."""
+        if cond is not None:
+            latents = torch.cat([cond_unshuffle(cond, self.cond_factors).to(latents.dtype), latents], dim=2)
+        first = not self._started
+        self._started = True
+        out = self._run(latents)
+        return out[:, self.frames_to_trim :] if first else out
+
+    def forward(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Whole clip: reset, then `decode`."""
+        self.reset()
+        return self.decode(latents, cond)
