@@ -7,14 +7,12 @@ is restarted, and the calling job carries on.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vsrcore.deps import is_available
-from vsrcore.errors import MediaError
+from vsrcore.guard import GuardedWorker
 from vsrcore.video.decode import rotate_frame
 from vsrcore.video.probe import check_file, probe
 
@@ -69,37 +67,25 @@ def _read_pyav(path: str, indices: list[int]) -> np.ndarray:
 _DECORD_CONTAINERS = ("mov", "mp4", "matroska", "webm", "avi")
 
 
-def _worker(conn: Any, backend: str) -> None:
-    while True:
+def read_indices(path: str, indices: list[int], backend: str, container: str) -> tuple[np.ndarray, str]:
+    """Frames at `indices` (uint8 RGB (N, H, W, C), not rotated) and the decoder that served them."""
+    if backend == "decord" and any(c in _DECORD_CONTAINERS for c in container.split(",")):
         try:
-            request = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        path, indices, container = request
-        try:
-            used = "pyav"
-            if backend == "decord" and any(c in _DECORD_CONTAINERS for c in container.split(",")):
-                try:
-                    frames, used = _read_decord(path, indices), "decord"
-                except IndexError:
-                    raise
-                except Exception:
-                    frames = _read_pyav(path, indices)  # decord rejects some codecs/pixel formats
-            else:
-                frames = _read_pyav(path, indices)
-            conn.send(("ok", frames, used))
-        except Exception as e:  # reported to the parent, which raises MediaError
-            conn.send(("error", f"{type(e).__name__}: {e}".splitlines()[0], None))
+            return _read_decord(path, indices), "decord"
+        except IndexError:
+            raise
+        except Exception:
+            pass  # decord rejects some codecs/pixel formats: PyAV below
+    return _read_pyav(path, indices), "pyav"
 
 
 class RandomAccessReader:
     """Reads chosen frames (decode-order indices) from videos, guarded by a timeout.
 
-    Use as a context manager; one child process is reused across calls. `backend` is "decord",
-    "pyav" or "auto" (decord where installed). decord reads MP4/MOV/MKV/WebM/AVI; other containers
-    (MPEG-PS/TS) and files decord rejects are read by PyAV seeking, which gives the same frames.
+    Use as a context manager; one child process (`vsrcore.guard.GuardedWorker`) is reused across calls.
+    `backend` is "decord", "pyav" or "auto" (decord where installed). decord reads MP4/MOV/MKV/WebM/AVI;
+    other containers (MPEG-PS/TS) and files decord rejects are read by PyAV seeking, which gives the same
+    frames.
 
     Example:
         with RandomAccessReader(timeout_s=30) as reader:
@@ -112,25 +98,20 @@ class RandomAccessReader:
         if backend not in ("decord", "pyav"):
             raise ValueError(f"unknown random-access backend '{backend}' (use decord, pyav or auto)")
         self.backend = backend
-        self.timeout_s = timeout_s
-        self._proc: Any = None
-        self._conn: Any = None
+        self._worker = GuardedWorker(timeout_s, label=f"{backend} decoder")
         self.last_backend: str | None = None  # which decoder served the last request
 
-    def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_worker, args=(child, self.backend), daemon=True)
-        self._proc.start()
-        child.close()
+    @property
+    def timeout_s(self) -> float:
+        return self._worker.timeout_s
 
-    def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+    @timeout_s.setter
+    def timeout_s(self, value: float) -> None:
+        self._worker.timeout_s = value
+
+    @property
+    def _proc(self) -> object:
+        return self._worker.process
 
     def get(self, path: str | Path, indices: list[int]) -> np.ndarray:
         """Frames at `indices` as uint8 RGB (N, H, W, C), rotated for display like `iter_frames`."""
@@ -140,46 +121,23 @@ class RandomAccessReader:
             return np.zeros((0, meta.height, meta.width, 3), np.uint8)
         if min(indices) < 0:
             raise ValueError("frame indices must be >= 0")
-        if self._proc is None or not self._proc.is_alive():
-            self._kill()
-            self._start()
-        self._conn.send((str(p), [int(i) for i in indices], meta.container))
-        if not self._conn.poll(self.timeout_s):
-            self._kill()
-            raise MediaError(p, f"{self.backend} decoder timed out after {self.timeout_s:g} s")
-        try:
-            status, payload, self.last_backend = self._conn.recv()
-        except (EOFError, ConnectionError):
-            code = self._proc.exitcode if self._proc is not None else None
-            self._kill()
-            raise MediaError(p, f"{self.backend} decoder crashed (exit code {code})") from None
-        if status != "ok":
-            raise MediaError(p, f"random access failed ({payload})")
+        frames, self.last_backend = self._worker.call(
+            "vsrcore.video.random_access:read_indices", str(p), [int(i) for i in indices], self.backend,
+            meta.container, path=p,
+        )
         if meta.rotation:
-            return np.stack([rotate_frame(f, meta.rotation) for f in payload])
-        return payload
+            return np.stack([rotate_frame(f, meta.rotation) for f in frames])
+        return frames
 
     def close(self) -> None:
         """Stop the child process."""
-        if self._conn is not None and self._proc is not None and self._proc.is_alive():
-            try:
-                self._conn.send(None)
-                self._proc.join(2)
-            except (BrokenPipeError, OSError):
-                pass
-        self._kill()
+        self._worker.close()
 
     def __enter__(self) -> RandomAccessReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        try:
-            self._kill()
-        except Exception:
-            pass
 
 
 def sample_frames(path: str | Path, indices: list[int], timeout_s: float = 60.0, backend: str = "auto") -> np.ndarray:
