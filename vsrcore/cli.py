@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "info": ("versions, devices, sample media, and which weights are present or missing", "vsrcore.info:configure"),
     "probe": ("print a video's header metadata as JSON (no decoding)", "vsrcore.probe_cli:configure"),
     "samples": ("list the embedded sample media with provenance and licences", "vsrcore.samples.cli:configure"),
-    "curate": ("raw footage -> VSR shards (Ray Data pipeline)", None),
+    "curate": ("raw footage -> VSR shards (Ray Data pipeline)", "curation.cli:configure"),
     "degrade": ("HQ clips -> LQ clips with recorded, reproducible degradations", "degradation.cli:configure"),
     "train": ("train FlashVSR stages and the decoder", None),
     "upscale": ("upscale a video with FlashVSR or a baseline, streaming", None),
@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "weights": ("list known weights and where they are found", "vsrcore.weights_cli:configure"),
 }
 # Which issue builds each command still missing from this version.
-PENDING = {"curate": 4, "train": 6, "upscale": 5, "bench": 7, "leaderboard": 7}
+PENDING = {"train": 6, "upscale": 5, "bench": 7, "leaderboard": 7}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

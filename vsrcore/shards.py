@@ -38,7 +38,7 @@ REQUIRED_COLUMNS = (
     "shard",
     "member",
 )
-MEDIA_EXTS = ("mp4", "mkv", "mov", "avi", "png", "jpg", "jpeg", "webp")
+MEDIA_EXTS = ("mp4", "mkv", "mov", "avi", "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff")
 
 
 def _json_cell(value: Any) -> Any:

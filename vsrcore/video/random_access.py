@@ -122,8 +122,12 @@ class RandomAccessReader:
         if min(indices) < 0:
             raise ValueError("frame indices must be >= 0")
         frames, self.last_backend = self._worker.call(
-            "vsrcore.video.random_access:read_indices", str(p), [int(i) for i in indices], self.backend,
-            meta.container, path=p,
+            "vsrcore.video.random_access:read_indices",
+            str(p),
+            [int(i) for i in indices],
+            self.backend,
+            meta.container,
+            path=p,
         )
         if meta.rotation:
             return np.stack([rotate_frame(f, meta.rotation) for f in frames])

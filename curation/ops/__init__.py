@@ -1,0 +1,1 @@
+"""Pure functions behind the curation stages (no Ray): tests call them on synthetic videos."""

@@ -1,0 +1,289 @@
+"""`curate()`: raw footage and photos -> VSR shards, resumable, with a quarantine table and a report.
+
+Phases (each stage runs on Ray Data, or in process with backend="local"):
+1. discover inputs (folders, globs, text/parquet manifests of paths); ids from content hashes;
+2. videos: probe -> analyse (shots, segments, samples, weight-free scores) -> model scores;
+   photos: photo checks -> model scores;
+3. on the driver: per-segment decisions against the preset thresholds; consecutive kept segments of a
+   shot merged into clips (min/max frames);
+4. export each kept clip/photo to staging (stream copy or lossless; marker file last);
+5. dedup by perceptual hash; pack staging into VSR shards (ShardWriter skips ids already present);
+   one marker per finished source in OUT/state/sources, so a re-run skips it; quarantine rows in
+   OUT/state/quarantine; tables (segments, quarantine) and the report rebuilt from the markers.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from curation.config import CurationConfig
+from curation.ops.segments import merge_segments
+from curation.stages import AnalyseStage, ExportStage, ModelScoreStage, PhotoStage, ProbeStage, Stage
+from vsrcore.atomic import write_json_atomic
+from vsrcore.hashing import content_id, make_id
+
+
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".m4v", ".flv", ".wmv"}
+PHOTO_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def discover(inputs: list[str]) -> list[dict[str, Any]]:
+    """Source items {source_id, path, kind} from folders, files, globs, or .txt/.parquet lists of paths."""
+    paths: list[Path] = []
+    for spec in inputs:
+        p = Path(spec)
+        if p.is_dir():
+            paths += sorted(q for q in p.rglob("*") if q.is_file())
+        elif p.suffix == ".txt" and p.is_file():
+            paths += [Path(line.strip()) for line in p.read_text().splitlines() if line.strip()]
+        elif p.suffix == ".parquet" and p.is_file():
+            import pandas as pd
+
+            paths += [Path(x) for x in pd.read_parquet(p)["path"]]
+        elif any(c in spec for c in "*?["):
+            paths += sorted(Path(x) for x in glob.glob(spec, recursive=True))
+        else:
+            paths.append(p)
+    items, seen = [], set()
+    for path in paths:
+        ext = path.suffix.lower()
+        kind = "video" if ext in VIDEO_EXTS else "photo" if ext in PHOTO_EXTS else None
+        if kind is None:
+            continue
+        try:
+            cid = content_id(path) if path.stat().st_size else make_id("empty", path.resolve())
+        except OSError:
+            cid = make_id("unreadable", path)
+        source_id = f"{kind[0]}{cid}"
+        if source_id in seen:
+            continue
+        seen.add(source_id)
+        items.append({"source_id": source_id, "path": str(path), "kind": kind, "status": "ok"})
+    return items
+
+
+def passes(scores: dict[str, float], thresholds: dict[str, tuple[float | None, float | None]]) -> tuple[bool, str]:
+    """(kept, reason): every present score inside its [min, max]; the first failing rule is the reason."""
+    for name, (lo, hi) in thresholds.items():
+        if name not in scores or scores[name] is None:
+            continue
+        v = scores[name]
+        if lo is not None and v < lo:
+            return False, f"{name} {v:.3g} < {lo:g}"
+        if hi is not None and v > hi:
+            return False, f"{name} {v:.3g} > {hi:g}"
+    return True, ""
+
+
+def split_of(source_id: str, val_percent: int = 10) -> str:
+    """Deterministic held-out split by source (so no source has clips on both sides)."""
+    return "val" if int(make_id(source_id, "split"), 16) % 100 < val_percent else "train"
+
+
+def decide(cfg: CurationConfig, segments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Decisions for the segments of one source and the merged clips they give."""
+    decided = []
+    for seg in sorted(segments, key=lambda s: s["start"]):
+        kept, reason = passes(seg["scores"], cfg.thresholds)
+        decided.append({**seg, "kept": kept, "reason": reason, **({} if kept else {"stage": "decide"})})
+    merged = merge_segments([(s["shot"], s["start"], s["end"], s["kept"]) for s in decided], cfg.merge)
+    clips = []
+    for shot, start, end in merged:
+        parts = [s for s in decided if s["shot"] == shot and s["start"] >= start and s["end"] <= end]
+        first = parts[0]
+        scores = {k: sum(p["scores"][k] for p in parts) / len(parts) for k in first["scores"]}
+        clips.append(
+            {
+                "id": make_id(first["source_id"], start, end),
+                "kind": "clip",
+                "status": "ok",
+                "source_id": first["source_id"],
+                "path": first["path"],
+                "shot": shot,
+                "shot_span": first["shot_span"],
+                "start": start,
+                "end": end,
+                "meta": first["meta"],
+                "scores": scores,
+                "segment_ids": [p["segment_id"] for p in parts],
+            }
+        )
+    return decided, clips
+
+
+def _state(out: Path, kind: str) -> Path:
+    path = out / "state" / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def curate(
+    inputs: list[str],
+    out: str | Path,
+    config: CurationConfig,
+    *,
+    backend: str = "ray",
+    address: str | None = None,
+    require: tuple[str, ...] = (),
+    weights_dir: str | None = None,
+    progress: bool = True,
+    num_cpus: int | None = None,
+) -> dict[str, Any]:
+    """Curate `inputs` into the shard directory `out`; returns a summary of counts and timings."""
+    from curation.scorers import SCORERS, check_required
+
+    out = Path(out)
+    check_required(list(require), weights_dir)  # before any work: exact missing files
+    scorers = [n for n in config.scorers if not SCORERS[n](weights_dir=weights_dir).missing_weights()]
+    skipped = {n: SCORERS[n](weights_dir=weights_dir).missing_weights() for n in config.scorers if n not in scorers}
+    if skipped:
+        config = replace(
+            config,
+            thresholds={k: v for k, v in config.thresholds.items() if k not in skipped},
+            photo_thresholds={k: v for k, v in config.photo_thresholds.items() if k not in skipped},
+        )
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sources = discover(inputs)
+    done = {p.stem for p in _state(out, "sources").glob("*.json")} | {
+        p.stem for p in _state(out, "quarantine").glob("*.json")
+    }
+    todo = [s for s in sources if s["source_id"] not in done]
+    timings["discover"] = time.perf_counter() - t0
+    _log(
+        progress,
+        f"curate: {len(sources)} inputs, {len(sources) - len(todo)} already done, {len(todo)} to do; "
+        f"scorers: {', '.join(scorers) or 'none'}"
+        + (f" (skipped, weights missing: {', '.join(skipped)})" if skipped else ""),
+    )
+
+    def run(stages: list[Stage], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if backend == "local":
+            from curation.executors import run_local
+
+            return run_local(stages, items)
+        from curation.executors import init_ray, run_ray
+
+        init_ray(address, num_cpus)
+        return run_ray(stages, items, progress=progress)
+
+    model_stage: list[Stage] = (
+        [ModelScoreStage(config=config, scorer_names=tuple(scorers), weights_dir=weights_dir)] if scorers else []
+    )
+    t0 = time.perf_counter()
+    video_rows = run(
+        [ProbeStage(config=config), AnalyseStage(config=config), *model_stage],
+        [s for s in todo if s["kind"] == "video"],
+    )
+    photo_rows = run([PhotoStage(config=config), *model_stage], [s for s in todo if s["kind"] == "photo"])
+    timings["analyse+score"] = time.perf_counter() - t0
+
+    by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in video_rows + photo_rows:
+        by_source[row["source_id"]].append(row)
+    exports, outcome = [], {}
+    for source_id, rows in by_source.items():
+        bad = [r for r in rows if r.get("status") == "quarantined"]
+        if bad:
+            outcome[source_id] = {"status": "quarantined", "rows": bad}
+            continue
+        segs = [r for r in rows if r.get("kind") == "segment" and r.get("status") == "ok"]
+        if rows[0]["kind"] == "photo":
+            row = rows[0]
+            if row["status"] == "ok":
+                kept, reason = passes(row["scores"], config.photo_thresholds)
+                row = {
+                    **row,
+                    "kept": kept,
+                    "reason": reason,
+                    "id": make_id(source_id, "photo"),
+                    **({} if kept else {"stage": "decide"}),
+                }
+                if kept:
+                    exports.append(row)
+            outcome[source_id] = {"status": "done", "rows": [row]}
+        elif segs:
+            decided, clips = decide(config, segs)
+            exports += clips
+            outcome[source_id] = {"status": "done", "rows": decided, "clips": [c["id"] for c in clips]}
+        else:
+            outcome[source_id] = {"status": "done", "rows": rows}
+
+    t0 = time.perf_counter()
+    exported = run([ExportStage(config=config, out=str(out))], exports)
+    timings["export"] = time.perf_counter() - t0
+    for row in exported:
+        if row.get("status") == "quarantined":
+            outcome[row["source_id"]] = {"status": "quarantined", "rows": [row]}
+
+    t0 = time.perf_counter()
+    packed = pack(out, config, [r for r in exported if r.get("status") == "ok"])
+    for source_id, result in outcome.items():
+        kind = "quarantine" if result["status"] == "quarantined" else "sources"
+        write_json_atomic(_state(out, kind) / f"{source_id}.json", {"source_id": source_id, **result})
+    timings["pack"] = time.perf_counter() - t0
+    from curation.report import write_report
+
+    summary = write_report(out, config, timings=timings, skipped_scorers=skipped)
+    summary.update(packed)
+    return summary
+
+
+def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Dedup staged items by perceptual hash (also against the shards already written) and pack them."""
+    import pandas as pd
+
+    from curation.ops.technical import hamming
+    from vsrcore.shards import MANIFEST, ShardWriter
+
+    staging = out / "state" / "staging"
+    existing: list[int] = []
+    if (out / MANIFEST).exists():
+        df = pd.read_parquet(out / MANIFEST)
+        existing = [int(h) for h in df.get("dhash", pd.Series(dtype=str)).dropna()]
+    counts: Counter[str] = Counter()
+    with ShardWriter(out, max_items=config.shard_max_items) as writer:
+        for row in sorted(rows, key=lambda r: r["id"]):
+            if row["id"] in writer:
+                counts["already_packed"] += 1
+                continue
+            h = int(row["dhash"])
+            if any(hamming(h, e) <= config.dedup_hamming for e in existing):
+                counts["duplicates"] += 1
+                write_json_atomic(staging / f"{row['id']}.dup", {"id": row["id"], "dhash": row["dhash"]})
+                continue
+            existing.append(h)
+            meta = row["meta"]
+            is_photo = row["kind"] == "photo"
+            manifest_row = {
+                "id": row["id"],
+                "kind": "image" if is_photo else "clip",
+                "source_path": row["path"],
+                "source_hash": row["source_id"][1:],
+                "start_frame": 0 if is_photo else row["start"],
+                "end_frame": 1 if is_photo else row["end"],
+                "width": meta["width"],
+                "height": meta["height"],
+                "fps": 0.0 if is_photo else meta["fps"],
+                "frame_count": 1 if is_photo else row["end"] - row["start"],
+                "codec": Path(row["path"]).suffix.lstrip(".").lower() if is_photo else meta["codec"],
+                "split": split_of(row["source_id"]),
+                "cut_mode": row["cut_mode"],
+                "dhash": row["dhash"],
+                "scores": row["scores"],
+                "segment_ids": row.get("segment_ids", []),
+                "preset": config.name,
+            }
+            writer.add(manifest_row, staging / row["media"], Path(row["media"]).suffix)
+            counts["packed"] += 1
+    return dict(counts)
+
+
+def _log(progress: bool, message: str) -> None:
+    if progress:
+        print(message, flush=True)

@@ -1,0 +1,274 @@
+"""Pipeline stages: a dataclass (its fields are its config), `setup()` once per worker, `process(item)`.
+
+Items are plain JSON-friendly dicts; paths flow through the pipeline, never video bytes. `process` returns
+an item, a list of items (fan-out) or None (drop). An item whose `status` is not "ok" passes through later
+stages untouched. Exceptions are not caught here: the executor turns them into quarantine rows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from curation.config import CurationConfig
+from vsrcore.hashing import make_id
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one worker of a stage needs (the Ray executor maps this onto tasks or actors)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    actor: bool = False  # models loaded once per worker: run as an actor pool
+
+
+@dataclass
+class Stage:
+    """Base stage."""
+
+    name: ClassVar[str] = "stage"
+    resources: ClassVar[Resources] = Resources()
+
+    def setup(self) -> None:
+        """Load models or open resources, once per worker."""
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]] | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def reject(item: dict[str, Any], stage: str, reason: str) -> dict[str, Any]:
+    """Mark an item as filtered out by a rule (not an error)."""
+    return {**item, "status": "rejected", "stage": stage, "reason": reason}
+
+
+@dataclass
+class ProbeStage(Stage):
+    """Header-only probe of a video; rejects by resolution, duration and codec rules with the reason."""
+
+    name: ClassVar[str] = "probe"
+    config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        from vsrcore.video.probe import probe
+
+        meta = probe(item["path"])
+        item = {**item, "meta": meta.to_dict()}
+        cfg = self.config
+        short = min(meta.width, meta.height)
+        if short < cfg.min_short_side:
+            return reject(item, self.name, f"short side {short} < {cfg.min_short_side}")
+        if meta.duration_s < cfg.min_duration_s:
+            return reject(item, self.name, f"duration {meta.duration_s:.2f} s < {cfg.min_duration_s} s")
+        if cfg.codecs is not None and meta.codec not in cfg.codecs:
+            return reject(item, self.name, f"codec {meta.codec} not in {', '.join(cfg.codecs)}")
+        return item
+
+
+def _downscale(frames: np.ndarray, width: int) -> np.ndarray:
+    import cv2
+
+    if frames.shape[2] <= width:
+        return frames
+    h = round(frames.shape[1] * width / frames.shape[2])
+    return np.stack([cv2.resize(f, (width, h), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def technical_scores(frames: np.ndarray, next_frames: np.ndarray | None) -> dict[str, float]:
+    """Weight-free scores of sampled frames (and their successors, for motion)."""
+    from curation.ops import technical as T
+
+    scores = {
+        "sharpness": float(np.mean([T.sharpness(f) for f in frames])),
+        "blockiness": float(np.mean([T.blockiness(f) for f in frames])),
+        "hf_ratio": float(np.mean([T.hf_ratio(f) for f in frames])),
+    }
+    if next_frames is not None:
+        scores["motion"] = T.motion_dis(list(zip(frames, next_frames, strict=True)))
+    return scores
+
+
+@dataclass
+class AnalyseStage(Stage):
+    """Shots (PySceneDetect, in a guarded child process), fixed windows inside shots, 4 sampled frames per
+    window read through the random-access reader, and the weight-free scores. One source -> its segments."""
+
+    name: ClassVar[str] = "analyse"
+    resources: ClassVar[Resources] = Resources(cpus=1, actor=True)  # keeps its decoder child processes
+    config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
+
+    def setup(self) -> None:
+        from vsrcore.guard import GuardedWorker
+        from vsrcore.video.random_access import RandomAccessReader
+
+        self._guard = GuardedWorker(self.config.decode_timeout_s, label="shot detection")
+        self._reader = RandomAccessReader(timeout_s=self.config.decode_timeout_s)
+
+    def process(self, item: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        from curation.ops.segments import sample_indices, split_shot
+        from curation.ops.technical import bits_per_pixel
+
+        if not hasattr(self, "_reader"):
+            self.setup()
+        from vsrcore.video.probe import count_frames
+
+        meta, cfg = item["meta"], self.config
+        fps = meta["fps"]
+        n = count_frames(item["path"])  # headers estimate (MPEG-PS) or mislead (variable frame rate)
+        shots = self._guard.call("curation.ops.shots:detect_shots", item["path"], cfg.shots, n, path=item["path"])
+        shots = [(a, min(b, n)) for a, b in shots if a < n]
+        bpp = bits_per_pixel(meta["bit_rate"], meta["width"], meta["height"], fps)
+        segments = []
+        for shot_index, (s0, s1) in enumerate(shots):
+            for start, end in split_shot(s0, s1, fps, cfg.segments):
+                idx = sample_indices(start, end, cfg.segments.samples)
+                pairs = [min(i + 1, n - 1) for i in idx]
+                frames = self._reader.get(item["path"], idx + pairs)
+                scores = technical_scores(frames[: len(idx)], frames[len(idx) :])
+                if bpp is not None:
+                    scores["bits_per_pixel"] = bpp
+                segments.append(
+                    {
+                        "kind": "segment",
+                        "status": "ok",
+                        "source_id": item["source_id"],
+                        "path": item["path"],
+                        "segment_id": make_id(item["source_id"], start, end),
+                        "shot": shot_index,
+                        "shot_span": [s0, s1],
+                        "start": start,
+                        "end": end,
+                        "samples": idx,
+                        "scores": scores,
+                        "meta": meta,
+                    }
+                )
+        if not segments:
+            return reject({**item, "shots": shots}, self.name, "no shot long enough for a segment")
+        return segments
+
+
+def load_photo(path: str) -> np.ndarray:
+    """uint8 RGB (1, H, W, C); MediaError naming the file when it is not a readable image."""
+    from PIL import Image
+
+    from vsrcore.errors import MediaError
+    from vsrcore.video.probe import check_file
+
+    check_file(path)
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))[None]
+    except OSError as e:
+        raise MediaError(path, f"not a readable image ({e})") from None
+
+
+@dataclass
+class PhotoStage(Stage):
+    """Photos: short-side rule, weight-free scores and a perceptual hash."""
+
+    name: ClassVar[str] = "photo"
+    config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        from curation.ops.technical import dhash
+
+        img = load_photo(item["path"])
+        h, w = img.shape[1:3]
+        item = {**item, "meta": {"width": w, "height": h}}
+        if min(h, w) < self.config.photo_min_short_side:
+            return reject(item, self.name, f"short side {min(h, w)} < {self.config.photo_min_short_side}")
+        return {**item, "scores": technical_scores(img, None), "dhash": str(dhash(img[0]))}
+
+
+@dataclass
+class ModelScoreStage(Stage):
+    """Weight-backed scorers (aesthetic, MUSIQ) on the sampled frames, loaded once per worker (GPU if any)."""
+
+    name: ClassVar[str] = "score_models"
+    resources: ClassVar[Resources] = Resources(cpus=1, gpus=1, actor=True)  # a GPU where the cluster has one
+    config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
+    scorer_names: tuple[str, ...] = ()
+    weights_dir: str | None = None
+
+    def setup(self) -> None:
+        from curation.scorers import SCORERS
+        from vsrcore.video.random_access import RandomAccessReader
+
+        self._scorers = [SCORERS[n](weights_dir=self.weights_dir) for n in self.scorer_names]
+        for s in self._scorers:
+            s.setup()
+        self._reader = RandomAccessReader(timeout_s=self.config.decode_timeout_s)
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        if not hasattr(self, "_scorers"):
+            self.setup()
+        if item["kind"] == "segment":
+            frames = self._reader.get(item["path"], item["samples"])
+        else:
+            frames = load_photo(item["path"])
+        frames = _downscale(frames, self.config.sample_width)
+        scores = dict(item["scores"])
+        for s in self._scorers:
+            scores[s.name] = s.score(frames)
+        return {**item, "scores": scores}
+
+
+@dataclass
+class ExportStage(Stage):
+    """Cut a kept clip without lossy re-encoding (keyframe-aligned stream copy into Matroska when the
+    aligned span stays inside the shot, else a frame-exact FFV1 cut), or copy a photo as is, into
+    OUT/state/staging/<id>.* with <id>.json written last (the completion marker)."""
+
+    name: ClassVar[str] = "export"
+    config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
+    out: str = "."
+
+    def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        from curation.ops.technical import dhash
+        from vsrcore.atomic import atomic_path, write_json_atomic
+        from vsrcore.video.edit import cut_exact, cut_stream_copy, keyframes
+        from vsrcore.video.random_access import RandomAccessReader
+
+        staging = Path(self.out) / "state" / "staging"
+        marker = staging / f"{item['id']}.json"
+        if marker.exists():
+            return json.loads(marker.read_text())
+        if item["kind"] == "photo":
+            ext = Path(item["path"]).suffix.lower().lstrip(".").replace("jpeg", "jpg")
+            media = staging / f"{item['id']}.{ext}"
+            with atomic_path(media) as tmp:
+                shutil.copyfile(item["path"], tmp)
+            row = {**item, "media": media.name, "cut_mode": "copy"}
+        else:
+            start, end = item["start"], item["end"]
+            s0, s1 = item["shot_span"]
+            keys = keyframes(item["path"])
+            first = max([k for k in keys if k <= start], default=0)
+            last = min([k for k in keys if k >= end], default=item["meta"]["frame_count"])
+            copy = self.config.cut == "copy" or (self.config.cut == "auto" and first >= s0 and last <= s1)
+            # stream copies keep the source's container where shards accept it (MP4/MOV keep their display
+            # matrix in a header that probe() reads); other containers (MPEG-PS, TS...) go into Matroska
+            ext = Path(item["path"]).suffix.lower().lstrip(".")
+            media = staging / f"{item['id']}.{ext if copy and ext in ('mp4', 'mov', 'mkv', 'avi') else 'mkv'}"
+            if copy:
+                span = cut_stream_copy(item["path"], media, start, end, audio=False)
+            else:
+                span = cut_exact(item["path"], media, start, end, codec="ffv1")
+            with RandomAccessReader(timeout_s=self.config.decode_timeout_s) as reader:
+                middle = reader.get(media, [span.num_frames // 2])[0]
+            row = {
+                **item,
+                "media": media.name,
+                "cut_mode": "stream_copy" if copy else "lossless_ffv1",
+                "start": span.start_frame,
+                "end": span.end_frame,
+                "dhash": str(dhash(middle)),
+            }
+        write_json_atomic(marker, row)
+        return row
