@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest
 
-.PHONY: setup test test-gpu test-weights lint format bench bench-degradation clean
+.PHONY: setup test test-gpu test-weights lint format bench bench-degradation bench-curation clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,9 @@ bench: setup
 
 bench-degradation: setup
 	$(PY) -m degradation.bench --out results/degradation_bench.json
+
+bench-curation: setup
+	$(PY) -m curation.bench --backend ray
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results

@@ -231,6 +231,7 @@ def curate(
 
     summary = write_report(out, config, timings=timings, skipped_scorers=skipped)
     summary.update(packed)
+    summary["timings"] = timings
     return summary
 
 
