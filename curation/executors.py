@@ -31,12 +31,15 @@ def apply_stage(stage: Stage, item: dict[str, Any]) -> list[dict[str, Any]]:
     return out if isinstance(out, list) else [out]
 
 
-def run_local(stages: list[Stage], items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run stages in order in this process (tests, debugging, tiny inputs)."""
+def run_local(stages: list[Stage], items: Iterable[dict[str, Any]], *, progress: bool = False) -> list[dict[str, Any]]:
+    """Run stages in order in this process (tests, debugging, tiny inputs), with a progress bar per stage."""
+    from tqdm import tqdm
+
     current = list(items)
     for stage in stages:
         stage.setup()
-        current = [out for item in current for out in apply_stage(stage, item)]
+        bar = tqdm(current, desc=stage.name, unit="item", disable=not progress or not current)
+        current = [out for item in bar for out in apply_stage(stage, item)]
     return current
 
 

@@ -166,7 +166,7 @@ def curate(
         if backend == "local":
             from curation.executors import run_local
 
-            return run_local(stages, items)
+            return run_local(stages, items, progress=progress)
         from curation.executors import init_ray, run_ray
 
         init_ray(address, num_cpus)
