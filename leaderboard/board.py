@@ -1,0 +1,195 @@
+"""Result records -> ranked boards (pure Python: no torch, no sibling packages).
+
+Records are dicts with the schema of `benchmark.records.Record` (protocol/provenance as dicts or JSON text).
+A board is one section per (dataset, LQ source): rows are methods (re-run rows first, then reported rows),
+columns are metrics; a cell is the mean over the clips of 'ok' values, or missing (None) with the reason
+when any clip of that method/metric is not 'ok' (never a partial average). Rows are ranked by their mean
+per-column rank, using each metric's `higher_is_better`; measured and reported rows are ranked separately.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+METRIC_ORDER = (
+    "psnr", "psnr_y", "pyiqa_psnr", "pyiqa_psnry", "ssim", "ssim_y", "pyiqa_ssim", "pyiqa_ssimc", "ms_ssim",
+    "pyiqa_ms_ssim", "lpips", "lpips_vgg", "dists", "vmaf", "niqe", "brisque", "musiq", "clipiqa", "dover_overall",
+    "dover_technical", "dover_aesthetic", "ewarp", "ewarp_dis", "tof", "tlp", "fps", "peak_mem_gb",
+)  # fmt: skip
+
+
+def _json(x: Any) -> dict[str, Any]:
+    if isinstance(x, dict):
+        return x
+    if isinstance(x, str) and x:
+        return json.loads(x)
+    return {}
+
+
+def load_records(path: str | Path) -> list[dict[str, Any]]:
+    """Records from a results file: .parquet (pyarrow), .jsonl, .json (a list) or .csv."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: results file not found")
+    if p.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(p).to_pylist()
+    elif p.suffix == ".jsonl":
+        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    elif p.suffix == ".json":
+        rows = json.loads(p.read_text())
+    elif p.suffix == ".csv":
+        import csv
+
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    else:
+        raise ValueError(f"{p}: unknown results format (parquet, jsonl, json, csv)")
+    return [normalise(r) for r in rows]
+
+
+def _bool(x: Any) -> bool:
+    return x if isinstance(x, bool) else str(x).strip().lower() in ("1", "true", "yes")
+
+
+def normalise(r: dict[str, Any]) -> dict[str, Any]:
+    """A record with parsed protocol/provenance, float-or-None value and boolean flags."""
+    r = dict(r)
+    r["protocol"] = _json(r.get("protocol"))
+    r["provenance"] = _json(r.get("provenance"))
+    v = r.get("value")
+    r["value"] = None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else float(v)
+    r["reported"] = _bool(r.get("reported", False))
+    r["higher_is_better"] = _bool(r.get("higher_is_better", True))
+    r["status"] = r.get("status") or "ok"
+    r["clip"] = str(r.get("clip", ""))
+    return r
+
+
+@dataclass
+class Cell:
+    value: float | None
+    n_clips: int = 0
+    reason: str = ""
+    best: bool = False
+
+
+@dataclass
+class Row:
+    method: str
+    reported: bool
+    cells: dict[str, Cell] = field(default_factory=dict)
+    rank: float | None = None
+    position: int | None = None
+    citation: str = ""
+    protocol: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    higher_is_better: bool
+    scale: str = ""
+
+
+@dataclass
+class Section:
+    dataset: str
+    lq_source: str
+    columns: list[Column]
+    rows: list[Row]
+    protocols: list[str]
+
+    @property
+    def title(self) -> str:
+        return f"{self.dataset} (LQ: {self.lq_source})" if self.lq_source else self.dataset
+
+
+def _column_key(r: dict[str, Any], multi: bool) -> str:
+    return f"{r['metric']}@{r.get('protocol_key', '')}" if multi else r["metric"]
+
+
+def _protocol_text(p: dict[str, Any]) -> str:
+    keys = ("scale", "space", "crop_border", "frames", "lq_source", "notes")
+    parts = [f"{k}={p[k]}" for k in keys if k in p and p[k] not in (None, "")]
+    return ", ".join(parts)
+
+
+def build_board(records: list[dict[str, Any]]) -> list[Section]:
+    """Sections (sorted by dataset, LQ source) of ranked rows."""
+    records = [normalise(r) for r in records]
+    by_section: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_section[(str(r["dataset"]), str(r["protocol"].get("lq_source", "")))].append(r)
+    sections = []
+    for (dataset, lq), recs in sorted(by_section.items()):
+        keys_per_metric: dict[str, set[str]] = defaultdict(set)
+        for r in recs:
+            keys_per_metric[r["metric"]].add(str(r.get("protocol_key", "")))
+        cols: dict[str, Column] = {}
+        cells: dict[tuple[str, bool, str], list[dict[str, Any]]] = defaultdict(list)
+        for r in recs:
+            ck = _column_key(r, len(keys_per_metric[r["metric"]]) > 1)
+            if ck not in cols:
+                label = r.get("metric_label") or r["metric"]
+                if ck != r["metric"]:
+                    label = f"{label} [{ck.split('@', 1)[1][:6]}]"
+                cols[ck] = Column(ck, label, r["higher_is_better"], r.get("metric_scale", ""))
+            cells[(r["method"], r["reported"], ck)].append(r)
+        order = {m: i for i, m in enumerate(METRIC_ORDER)}
+        columns = sorted(cols.values(), key=lambda c: (order.get(c.key.split("@")[0], len(order)), c.key))
+        rows: dict[tuple[str, bool], Row] = {}
+        for (method, reported, ck), rs in cells.items():
+            row = rows.setdefault((method, reported), Row(method, reported))
+            row.citation = row.citation or rs[0].get("citation", "") or ""
+            row.protocol = row.protocol or rs[0]["protocol"]
+            row.provenance = row.provenance or rs[0]["provenance"]
+            bad = [x for x in rs if x["status"] != "ok" or x["value"] is None]
+            if bad:
+                reason = bad[0].get("reason") or bad[0]["status"]
+                row.cells[ck] = Cell(None, len(rs), f"{bad[0]['status']}: {reason}")
+            else:
+                row.cells[ck] = Cell(sum(x["value"] for x in rs) / len(rs), len(rs))
+        ranked = _rank([r for r in rows.values() if not r.reported], columns) + _rank(
+            [r for r in rows.values() if r.reported], columns
+        )
+        protocols = sorted({_protocol_text(r["protocol"]) for r in recs if not r["reported"]} - {""})
+        protocols += sorted({_protocol_text(r["protocol"]) for r in recs if r["reported"]} - {""} - set(protocols))
+        sections.append(Section(dataset, lq, columns, ranked, protocols))
+    return sections
+
+
+def _rank(rows: list[Row], columns: list[Column]) -> list[Row]:
+    for col in columns:
+        vals = [(r.cells[col.key].value, r) for r in rows if col.key in r.cells and r.cells[col.key].value is not None]
+        finite = [v for v, _ in vals if not math.isnan(v)]
+        if not finite:
+            continue
+        best = max(finite) if col.higher_is_better else min(finite)
+        for v, r in vals:
+            r.cells[col.key].best = v == best
+    for r in rows:
+        ranks = []
+        for col in columns:
+            c = r.cells.get(col.key)
+            if c is None or c.value is None:
+                continue
+            others = [
+                o.cells[col.key].value for o in rows if col.key in o.cells and o.cells[col.key].value is not None
+            ]
+            better = sum(1 for o in others if (o > c.value if col.higher_is_better else o < c.value))
+            ranks.append(1 + better)
+        r.rank = sum(ranks) / len(ranks) if ranks else None
+    rows.sort(key=lambda r: (r.rank is None, r.rank if r.rank is not None else 0.0, r.method))
+    for i, r in enumerate(rows, 1):
+        r.position = i if r.rank is not None else None
+    return rows
