@@ -80,20 +80,18 @@ def run_ray(stages: list[Stage], items: list[dict[str, Any]], *, progress: bool 
     if not items:
         return []
     ds = ray.data.from_items([{"item": json.dumps(i)} for i in items], override_num_blocks=min(len(items), 200))
-    gpus = 0.0
-    try:
-        gpus = float(ray.cluster_resources().get("GPU", 0))
-    except Exception:
-        gpus = 0.0
+    gpus = float(ray.cluster_resources().get("GPU", 0))
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     for stage in stages:
         res = stage.resources
         if res.actor:
             num_gpus = res.gpus if gpus >= max(res.gpus, 1) else 0
+            # leave a CPU to the task stages that feed the pool, or both can wait on each other on small clusters
+            most = max(1, int(gpus)) if num_gpus else max(1, cpus - 1)
             ds = ds.flat_map(
                 _StageFn,
                 fn_constructor_args=(stage,),
-                concurrency=(1, max(1, cpus if not num_gpus else int(gpus))),
+                concurrency=(1, most),
                 num_cpus=res.cpus,
                 num_gpus=num_gpus,
                 max_restarts=-1,

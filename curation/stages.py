@@ -52,6 +52,7 @@ class ProbeStage(Stage):
     """Header-only probe of a video; rejects by resolution, duration and codec rules with the reason."""
 
     name: ClassVar[str] = "probe"
+    resources: ClassVar[Resources] = Resources(cpus=0.25)  # header reads: must not wait behind actor pools
     config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +174,7 @@ class PhotoStage(Stage):
     """Photos: short-side rule, weight-free scores and a perceptual hash."""
 
     name: ClassVar[str] = "photo"
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
     config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def test_worker_node_killed_mid_run(raw: Path, tmp_path: Path) -> None:
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
     worker = cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     out = tmp_path / "out"
