@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vsrcore.atomic import atomic_path
+from vsrcore.hashing import file_sha256
 
 
 STATUSES = ("ok", "missing-weights", "missing-dependency", "error")
@@ -130,15 +131,6 @@ def package_versions(packages: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, 
         except metadata.PackageNotFoundError:
             pass
     return out
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file (weights checksums)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def provenance(

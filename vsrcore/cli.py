@@ -22,13 +22,13 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "curate": ("raw footage -> VSR shards (Ray Data pipeline)", "curation.cli:configure"),
     "degrade": ("HQ clips -> LQ clips with recorded, reproducible degradations", "degradation.cli:configure"),
     "train": ("train FlashVSR stages and the decoder", None),
-    "upscale": ("upscale a video with FlashVSR or a baseline, streaming", None),
+    "upscale": ("upscale a video with FlashVSR or a baseline, streaming", "model.cli:configure"),
     "bench": ("run methods x datasets x metrics into result records", None),
     "leaderboard": ("render result records into Markdown and HTML", "leaderboard.cli:configure"),
-    "weights": ("list known weights and where they are found", "vsrcore.weights_cli:configure"),
+    "weights": ("list, verify or fetch known weights", "model.weights_cli:configure"),
 }
 # Which issue builds each command still missing from this version.
-PENDING = {"train": 6, "upscale": 5, "bench": 7}
+PENDING = {"train": 6, "bench": 7}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -16,7 +16,8 @@ Boundary = Literal["truncated", "preserved"]
 
 @dataclass(frozen=True)
 class FlashVSRConfig:
-    """All sizes of the DiT, the LQ projection and the TCDecoder, plus the sparse-attention defaults.
+    """All sizes of the DiT, the LQ projection, the TCDecoder and the Wan VAE decoder, plus the sparse-attention
+    defaults.
 
     Token geometry: latents (B, C=in_dim, F, H/8, W/8) are patchified by `patch_size` into an (f, h, w) token grid;
     self-attention works on blocks of `attn_block` = (2, 8, 8) tokens (128 tokens, the kernel tile).
@@ -49,6 +50,11 @@ class FlashVSRConfig:
     tc_cond_unshuffle: tuple[int, int, int] = (4, 8, 8)  # LR conditioning: 3 * 4 * 8 * 8 = 768 channels
     tc_time_upscale: tuple[bool, bool] = (True, True)
     tc_space_upscale: tuple[bool, bool, bool] = (True, True, True)
+    # --- Wan2.1 VAE decoder (Full mode); latent channels = out_dim ---
+    vae_dim: int = 96
+    vae_dim_mult: tuple[int, int, int, int] = (1, 2, 4, 4)
+    vae_num_res_blocks: int = 2
+    vae_temporal_upsample: tuple[bool, bool, bool] = (True, True, False)
     # --- block-sparse attention defaults (official inference scripts) ---
     attn_block: tuple[int, int, int] = (2, 8, 8)
     sparse_ratio: float | None = 2.0
@@ -121,5 +127,6 @@ PRESETS: dict[str, FlashVSRConfig] = {
         freq_dim=32,
         lq_hidden=(32, 48),
         tc_channels=(32, 16, 8, 8),
+        vae_dim=8,
     ),
 }

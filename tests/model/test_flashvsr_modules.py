@@ -15,6 +15,7 @@ from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.lq_proj import LQProjection
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT
+from model.flashvsr.vae import WanVAEDecoder
 
 
 MANIFEST = json.loads((Path(__file__).parent / "golden" / "official_manifest.json").read_text())
@@ -53,11 +54,16 @@ def test_importing_model_imports_no_torch() -> None:
 # ------------------------------------------------------------------------------------------------------------
 def _official(name: str, cfg: FlashVSRConfig) -> torch.nn.Module:
     with torch.device("meta"):
-        return {"dit": WanDiT, "lq_proj": LQProjection.from_config, "tcdecoder": TCDecoder.from_config}[name](cfg)
+        return {
+            "dit": WanDiT,
+            "lq_proj": LQProjection.from_config,
+            "tcdecoder": TCDecoder.from_config,
+            "vae_decoder": WanVAEDecoder.from_config,
+        }[name](cfg)
 
 
 @pytest.mark.parametrize("preset", ["official", "official-v1"])
-@pytest.mark.parametrize("module", ["dit", "lq_proj", "tcdecoder"])
+@pytest.mark.parametrize("module", ["dit", "lq_proj", "tcdecoder", "vae_decoder"])
 def test_state_dict_matches_official_manifest(preset: str, module: str) -> None:
     got = {k: list(v.shape) for k, v in _official(module, FlashVSRConfig.from_name(preset)).state_dict().items()}
     want = MANIFEST["modules"][module]
@@ -68,9 +74,14 @@ def test_state_dict_matches_official_manifest(preset: str, module: str) -> None:
 def test_manifest_header_and_parameter_counts() -> None:
     header = MANIFEST["header"]
     assert header["commit"] == "b527c6f285fb30df530f5febc8b45764a789c961"
-    # counts documented in reference/flashvsr.md (sum = 1752.18 M, the paper's Ours-Tiny)
-    assert header["num_params"] == {"dit": 1_418_996_800, "lq_proj": 287_845_888, "tcdecoder": 45_338_371}
-    assert header["num_tensors"]["dit"] == 825
+    # counts documented in reference/flashvsr.md (sum = 1752.18 M, the paper's Ours-Tiny; VAE decoder ~73.3 M)
+    assert header["num_params"] == {
+        "dit": 1_418_996_800,
+        "lq_proj": 287_845_888,
+        "tcdecoder": 45_338_371,
+        "vae_decoder": 73_295_603,
+    }
+    assert header["num_tensors"]["dit"] == 825 and header["num_tensors"]["vae_decoder"] == 108
     for module, n in header["num_params"].items():
         assert sum(math.prod(s) for s in MANIFEST["modules"][module].values()) == n
 

@@ -50,8 +50,8 @@ def test_probe_decode_counts_frames(capsys) -> None:
 
 
 def test_pending_command_says_so(capsys) -> None:
-    assert main(["upscale"]) == 2
-    assert "issue 5" in capsys.readouterr().err
+    assert main(["train"]) == 2
+    assert "issue 6" in capsys.readouterr().err
 
 
 def test_samples_command(capsys) -> None:

@@ -17,9 +17,13 @@ with the constructor arguments the released v1.1 inference scripts use, and writ
                (`Buffer_LQ4x_Proj`, used by v1, is checked to have the same keys and shapes).
 - `tcdecoder`: `examples/WanVSR/utils/TCDecoder.py:TAEHV(checkpoint_path=None, channels=[512, 256, 128, 128],
                latent_channels=16 + 768)`, which is what `build_tcdecoder(new_latent_channels=16+768)` builds.
+- `vae_decoder`: `diffsynth/models/wan_video_vae.py:VideoVAE_(z_dim=16, dim=96)` (what `WanVideoVAE()` wraps as
+               `.model`, the layout of `Wan2.1_VAE.pth`), keeping only the decoder side (`conv2.*`, `decoder.*`):
+               the Full pipeline sets the encoder and `conv1` to None after loading.
 
 Imports the upstream files need but that are irrelevant to module structure (the Block-Sparse-Attention CUDA
-kernel, DiffSynth's key-hash helper) are replaced by stubs while the files load.
+kernel, DiffSynth's key-hash helper, `einops`, which only the VAE's forward uses) are replaced by stubs while the
+files load.
 """
 
 from __future__ import annotations
@@ -50,7 +54,9 @@ FILES = {
     "dit": "diffsynth/models/wan_video_dit.py",
     "lq_proj": "examples/WanVSR/utils/utils.py",
     "tcdecoder": "examples/WanVSR/utils/TCDecoder.py",
+    "vae_decoder": "diffsynth/models/wan_video_vae.py",
 }
+VAE_DECODER_PREFIXES = ("conv2.", "decoder.")
 
 
 def _load(name: str, path: Path, package: str | None = None) -> types.ModuleType:
@@ -74,6 +80,12 @@ def _stub_upstream_imports() -> None:
     utils = types.ModuleType("upstream_models.utils")
     utils.hash_state_dict_keys = lambda *a, **k: ""  # type: ignore[attr-defined]
     sys.modules["upstream_models.utils"] = utils
+    try:
+        import einops  # noqa: F401
+    except ImportError:
+        stub = types.ModuleType("einops")
+        stub.rearrange = stub.repeat = None  # type: ignore[attr-defined]
+        sys.modules["einops"] = stub
 
 
 def _shapes(module) -> dict[str, list[int]]:  # noqa: ANN001
@@ -88,13 +100,16 @@ def derive(upstream: Path) -> dict[str, dict[str, list[int]]]:
     dit_mod = _load("upstream_models.wan_video_dit", upstream / FILES["dit"], package="upstream_models")
     lq_mod = _load("upstream_lq_utils", upstream / FILES["lq_proj"])
     tc_mod = _load("upstream_tcdecoder", upstream / FILES["tcdecoder"])
+    vae_mod = _load("upstream_models.wan_video_vae", upstream / FILES["vae_decoder"], package="upstream_models")
     with torch.device("meta"):
         dit = dit_mod.WanModel(**DIT_CONFIG)
         lq = lq_mod.Causal_LQ4x_Proj(in_dim=3, out_dim=1536, layer_num=1)
         lq_v1 = lq_mod.Buffer_LQ4x_Proj(in_dim=3, out_dim=1536, layer_num=1)
         tc = tc_mod.TAEHV(checkpoint_path=None, channels=[512, 256, 128, 128], latent_channels=16 + 768)
+        vae = vae_mod.VideoVAE_(z_dim=16, dim=96)
     assert _shapes(lq) == _shapes(lq_v1), "v1 and v1.1 LQ projections differ in layout"
-    return {"dit": _shapes(dit), "lq_proj": _shapes(lq), "tcdecoder": _shapes(tc)}
+    vae_dec = {k: v for k, v in _shapes(vae).items() if k.startswith(VAE_DECODER_PREFIXES)}
+    return {"dit": _shapes(dit), "lq_proj": _shapes(lq), "tcdecoder": _shapes(tc), "vae_decoder": vae_dec}
 
 
 def _dump(header: dict, modules: dict[str, dict[str, list[int]]]) -> str:
@@ -129,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "dit": f"WanModel(**{json.dumps(DIT_CONFIG)})",
             "lq_proj": "Causal_LQ4x_Proj(in_dim=3, out_dim=1536, layer_num=1); Buffer_LQ4x_Proj (v1) identical",
             "tcdecoder": "TAEHV(checkpoint_path=None, channels=[512, 256, 128, 128], latent_channels=784)",
+            "vae_decoder": "VideoVAE_(z_dim=16, dim=96), keys starting with conv2. or decoder.",
         },
         "made_by": "tests/model/golden/make_manifest.py",
         "num_tensors": {k: len(v) for k, v in modules.items()},

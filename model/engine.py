@@ -1,0 +1,128 @@
+"""Streaming file-to-file upscaling: decode a chunk, upscale what is ready, encode it, repeat; then copy the audio.
+
+Memory is flat in the video length: the decoder yields uint8 (T, H, W, C) chunks of `chunk` frames, the model
+holds a bounded window (FlashVSR: at most 25 LR frames plus one chunk, its KV cache and decoder state), and the
+writer encodes each output chunk at once. Audio streams of the input are copied into the output (`mux_audio`).
+Ctrl-C closes the video written so far (a playable partial file, audio added) and re-raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.base import VSRModel
+from vsrcore.errors import MediaError, UserFacingError
+
+
+LOSSY_DEFAULT = "x264"
+
+
+@dataclass
+class UpscaleReport:
+    """What `upscale_video` did."""
+
+    input: str
+    output: str
+    frames: int
+    width: int
+    height: int
+    seconds: float
+    audio: bool
+    interrupted: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def pick_codec(output: Path, lossless: bool, codec: str | None) -> str:
+    """Encoder preset from flags and extension: explicit `codec`; lossless -> FFV1 in .mkv, x264rgb qp0 elsewhere;
+    else x264 (CRF)."""
+    if codec:
+        return codec
+    if lossless:
+        return "ffv1" if output.suffix.lower() == ".mkv" else "x264rgb-lossless"
+    return LOSSY_DEFAULT
+
+
+def _progress(total: int | None) -> Callable[[int, float], None]:
+    def show(done: int, elapsed: float) -> None:
+        fps = done / elapsed if elapsed > 0 else 0.0
+        of = f"/{total}" if total else ""
+        print(f"\rupscale: {done}{of} frames, {fps:.2f} fps", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def upscale_video(
+    input: str | Path,
+    output: str | Path,
+    model: VSRModel,
+    *,
+    chunk: int = 8,
+    lossless: bool = False,
+    codec: str | None = None,
+    crf: int | None = None,
+    audio: bool = True,
+    progress: bool = True,
+) -> UpscaleReport:
+    """Upscale the video file `input` into `output` with `model`, streaming; see the module docstring."""
+    import torch
+
+    from vsrcore.tensors import float_to_uint8, uint8_to_float
+    from vsrcore.video.decode import iter_chunks
+    from vsrcore.video.edit import mux_audio
+    from vsrcore.video.probe import probe
+    from vsrcore.video.write import VideoWriter
+
+    src, dst = Path(input), Path(output)
+    meta = probe(src)  # MediaError (one line, naming the file) for missing / unreadable input
+    if dst.resolve() == src.resolve():
+        raise UserFacingError(f"{dst}: output would overwrite the input")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    has_audio = audio and bool(meta.audio)
+    enc = pick_codec(dst, lossless, codec)
+    show = _progress(meta.frame_count) if progress else None
+    t0 = time.perf_counter()
+    frames = 0
+    interrupted = False
+    video_path = dst.with_name(f".{dst.stem}.video{dst.suffix}") if has_audio else dst
+    writer = VideoWriter(video_path, meta.fps_fraction, codec=enc, crf=crf)
+
+    def lr_chunks() -> Iterator[torch.Tensor]:
+        for c in iter_chunks(src, chunk):
+            yield uint8_to_float(c)
+
+    try:
+        for out in model.stream(lr_chunks()):
+            writer.write(float_to_uint8(out))
+            frames += out.shape[0]
+            if show:
+                show(frames, time.perf_counter() - t0)
+    except KeyboardInterrupt:
+        interrupted = True
+    except BaseException:
+        writer.abort()
+        raise
+    if frames == 0:
+        writer.abort()
+        raise MediaError(src, "no frames were upscaled")
+    writer.close()
+    if has_audio:
+        try:
+            mux_audio(video_path, src, dst)
+        finally:
+            video_path.unlink(missing_ok=True)
+    if show:
+        print(file=sys.stderr)
+    report = UpscaleReport(
+        str(src), str(dst), frames, meta.width * model.scale, meta.height * model.scale,
+        time.perf_counter() - t0, has_audio, interrupted,
+    )  # fmt: skip
+    if interrupted:
+        raise KeyboardInterrupt(f"interrupted after {frames} frames; partial output in {dst}")
+    return report
