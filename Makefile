@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest
 
-.PHONY: setup test test-gpu test-weights lint format bench bench-degradation bench-curation clean
+.PHONY: setup test test-gpu test-weights lint format bench bench-io bench-degradation bench-curation clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 bench: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/flashvsr bench --suite default --out results
+
+bench-io: setup
 	HF_HUB_OFFLINE=1 $(PY) -m vsrcore.bench_io --out results/io_bench.json
 
 bench-degradation: setup

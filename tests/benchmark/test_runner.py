@@ -1,0 +1,117 @@
+"""The runner end to end on the sample set: records, missing weights, command methods, cache, resume."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.methods import CommandMethod, MethodError, make_method
+from benchmark.runner import BenchConfig, run
+from vsrcore import testing
+
+
+@pytest.fixture(scope="module")
+def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    cfg = BenchConfig(
+        methods=["bicubic", "ffmpeg-lanczos", "flashvsr-tiny"],
+        datasets=["samples"],
+        metrics=["psnr", "lpips"],
+        out=out,
+        lq=["bi"],
+        progress=False,
+    )
+    run(cfg)
+    return out
+
+
+def test_records_cover_every_method_clip_and_metric(bench_out: Path) -> None:
+    df = pd.read_parquet(bench_out / "results.parquet")
+    assert set(df["method"]) == {"bicubic", "ffmpeg-lanczos", "flashvsr-tiny"}
+    assert set(df["metric"]) == {"psnr", "lpips", "fps"}  # peak GPU memory: CUDA only
+    assert df.groupby(["method", "clip", "metric"]).size().max() == 1
+    psnr = df[(df["metric"] == "psnr") & (df["method"] != "flashvsr-tiny")]
+    assert (psnr["status"] == "ok").all() and psnr["value"].between(15, 50).all()
+    # weights absent: a status and the reason, never a number
+    lpips = df[(df["metric"] == "lpips") & (df["method"] != "flashvsr-tiny")]
+    assert (lpips["status"] == "missing-weights").all() and lpips["value"].isna().all()
+    assert lpips["reason"].str.contains("alexnet-owt-7be5be79.pth").all()
+    tiny = df[df["method"] == "flashvsr-tiny"]
+    assert (tiny["status"] == "missing-weights").all() and tiny["value"].isna().all()
+    fps = df[(df["metric"] == "fps") & (df["status"] == "ok")]
+    assert len(fps) == 12 and (fps["value"] > 0).all()
+
+
+def test_records_carry_protocol_and_provenance(bench_out: Path) -> None:
+    import json
+
+    row = pd.read_parquet(bench_out / "results.parquet").iloc[0]
+    protocol, prov = json.loads(row["protocol"]), json.loads(row["provenance"])
+    assert protocol["scale"] == 4 and protocol["lq"] == "bi" and "psnr" in protocol["metric_options"]
+    assert {"git_commit", "versions", "device", "lq_seed", "date", "method"} <= set(prov)
+
+
+def test_outputs_are_cached_losslessly_and_rerun_resumes(bench_out: Path) -> None:
+    from vsrcore.video.probe import probe
+
+    cached = sorted((bench_out / "outputs" / "bicubic" / "samples" / "bi").glob("*.mkv"))
+    assert len(cached) == 6 and probe(cached[0]).codec == "ffv1"
+    before = pd.read_parquet(bench_out / "results.parquet")
+    counts = run(
+        BenchConfig(
+            methods=["bicubic", "ffmpeg-lanczos", "flashvsr-tiny"],
+            datasets=["samples"],
+            metrics=["psnr", "lpips"],
+            out=bench_out,
+            lq=["bi"],
+            progress=False,
+        )
+    )
+    assert counts["records"] == 0 and counts["skipped_clips"] == 18
+    assert len(pd.read_parquet(bench_out / "results.parquet")) == len(before)
+
+
+def test_command_method_runs_ffmpeg_and_checks_its_output() -> None:
+    lq = testing.moving_texture(3, 16, 24)
+    sr = make_method("ffmpeg-lanczos", 4)(lq)
+    assert sr.shape == (3, 64, 96, 3)
+    broken = CommandMethod("broken", "exit 3", 4)
+    with pytest.raises(MethodError, match="exited 3"):
+        broken(lq)
+    wrong = CommandMethod("copy", "cp {input}/*.png {output}/", 4)
+    with pytest.raises(MethodError, match="expected"):
+        wrong(lq)
+
+
+def test_cli_writes_results_and_leaderboard(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vsrcore.cli",
+            "bench",
+            "--out",
+            str(tmp_path),
+            "--methods",
+            "bicubic",
+            "--metrics",
+            "psnr",
+            "--lq",
+            "bd",
+            "--quiet",
+            "--command-method",
+            "ffmpeg-bicubic={ffmpeg} -loglevel error -i {input}/%08d.png "
+            "-vf scale=iw*{scale}:ih*{scale}:flags=bicubic -start_number 0 {output}/%08d.png",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    md = (tmp_path / "leaderboard" / "leaderboard.md").read_text()
+    assert "samples (LQ: bd (ours, seed 0))" in md and "ffmpeg-bicubic" in md and "bicubic" in md
+    assert (tmp_path / "leaderboard" / "index.html").exists()
