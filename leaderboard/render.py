@@ -118,6 +118,12 @@ function filterRows(q){
 document.addEventListener('DOMContentLoaded',()=>{
   document.querySelectorAll('th[data-sort]').forEach(th=>th.addEventListener('click',()=>sortTable(th)));
   const f=document.getElementById('filter'); f.addEventListener('input',()=>filterRows(f.value));
+  // shareable views: #sort=TABLE:COLUMN[:desc] sorts on load, #filter=TEXT filters
+  const h=new URLSearchParams(location.hash.slice(1));
+  if(h.get('sort')){const [t,c,d]=h.get('sort').split(':');
+    const th=document.querySelectorAll('table')[+t].tHead.rows[0].cells[+c];
+    sortTable(th); if(d==='desc')sortTable(th);}
+  if(h.get('filter')!==null){f.value=h.get('filter'); filterRows(f.value);}
 });
 """
 
