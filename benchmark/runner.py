@@ -204,14 +204,16 @@ def _meta_for(metric: str) -> dict[str, Any]:
     }
 
 
-def _speed_records(sr: np.ndarray, seconds: float | None, device: str, command: bool,
-                   common: dict[str, Any]) -> list[Record]:
+def _speed_records(
+    sr: np.ndarray, seconds: float | None, device: str, command: bool, common: dict[str, Any]
+) -> list[Record]:
     """FPS (and, on CUDA, peak GPU memory) of a method call; nothing when the output came from the cache."""
     if seconds is None:
         return []
     note = " (includes process start and PNG I/O)" if command else ""
-    out = [Record(metric="fps", value=len(sr) / seconds, **{**_meta_for("fps"), "metric_label": "FPS" + note},
-                  **common)]
+    out = [
+        Record(metric="fps", value=len(sr) / seconds, **{**_meta_for("fps"), "metric_label": "FPS" + note}, **common)
+    ]
     peak = _peak_memory(device)
     if peak is not None:
         out.append(Record(metric="peak_mem_gb", value=peak, **_meta_for("peak_mem_gb"), **common))

@@ -83,12 +83,15 @@ def _downscale(frames: np.ndarray, width: int) -> np.ndarray:
 def technical_scores(frames: np.ndarray, next_frames: np.ndarray | None) -> dict[str, float]:
     """Weight-free scores of sampled frames (and their successors, for motion)."""
     from curation.ops import technical as T
+    from vsrcore.quality.niqe import niqe_rgb
 
     scores = {
         "sharpness": float(np.mean([T.sharpness(f) for f in frames])),
         "blockiness": float(np.mean([T.blockiness(f) for f in frames])),
         "hf_ratio": float(np.mean([T.hf_ratio(f) for f in frames])),
     }
+    if min(frames.shape[1:3]) >= 96:  # NIQE works on 96x96 blocks
+        scores["niqe"] = float(np.mean([niqe_rgb(f) for f in frames]))
     if next_frames is not None:
         scores["motion"] = T.motion_dis(list(zip(frames, next_frames, strict=True)))
     return scores

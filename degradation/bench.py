@@ -19,7 +19,7 @@ import numpy as np
 
 from degradation import PRESETS
 from degradation.pipeline import apply_ops, plan_clip
-from degradation.resize import resize_frames
+from vsrcore.resample import resize_frames
 from vsrcore.samples import sample_path
 from vsrcore.video.decode import read_frames
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from degradation.kernels import KernelSpec
-from degradation.resize import resize_frames
+from vsrcore.resample import resize_frames
 
 
 def walk(rng: np.random.Generator, start: float, step: float, lo: float, hi: float, n: int) -> tuple[float, ...]:

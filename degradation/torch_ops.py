@@ -33,7 +33,7 @@ from degradation.ops import (
     VideoCompression,
     per_frame,
 )
-from degradation.resize import resize_matrix
+from vsrcore.resample import resize_matrix
 
 
 Frames = torch.Tensor | list[torch.Tensor]  # (T, C, H, W), or T tensors (1, C, H_t, W_t) after resize drift

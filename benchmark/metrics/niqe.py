@@ -1,119 +1,17 @@
-"""NIQE (Mittal et al. 2012) implemented from the formula, with the pristine model shipped in this package.
-
-The parameters (`data/niqe_pris_params.npz`: mu 1x36, cov 36x36, the 7x7 Gaussian window) are taken
-unchanged from BasicSR 1.4.2 (Apache-2.0; see data/PROVENANCE.md), the model BasicSR validated against
-the official MATLAB release. The procedure follows it: BT.601 Y rounded to integers in [0, 255], 96x96
-blocks without overlap, two scales (the second by MATLAB bicubic x0.5 with antialiasing), 18 AGGD
-features per block and scale, then the distance between the two multivariate Gaussians.
-"""
+"""The `niqe` metric: NIQE per frame with the shipped pristine model (see `vsrcore.quality.niqe`)."""
 
 from __future__ import annotations
 
-import math
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from benchmark.metrics.base import Metric
+from vsrcore.quality.niqe import PARAMS_PATH, niqe_y, pristine_params
 from vsrcore.tensors import rgb_to_y
 
 
-PARAMS_PATH = Path(__file__).parent / "data" / "niqe_pris_params.npz"
-
-
-@cache
-def pristine_params() -> dict[str, np.ndarray]:
-    """mu (36,), cov (36, 36), gaussian_window (7, 7) of the shipped pristine model."""
-    with np.load(PARAMS_PATH) as d:
-        return {
-            "mu": d["mu_pris_param"].reshape(-1).astype(np.float64),
-            "cov": d["cov_pris_param"].astype(np.float64),
-            "window": d["gaussian_window"].astype(np.float64),
-        }
-
-
-@cache
-def _gamma_table() -> tuple[np.ndarray, np.ndarray]:
-    from scipy.special import gamma
-
-    gam = np.arange(0.2, 10.001, 0.001)
-    r = gamma(2 / gam) ** 2 / (gamma(1 / gam) * gamma(3 / gam))
-    return gam, r
-
-
-def aggd_params(x: np.ndarray) -> tuple[float, float, float]:
-    """(alpha, beta_left, beta_right) of an asymmetric generalised Gaussian fitted to the values of `x`."""
-    from scipy.special import gamma
-
-    x = x.ravel()
-    gam, r_gam = _gamma_table()
-    # An empty side (a flat block) gives NaN features, which the MVG fit skips (as the reference does).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.sqrt(np.mean(x[x < 0] ** 2)) if np.any(x < 0) else np.nan
-        right = np.sqrt(np.mean(x[x > 0] ** 2)) if np.any(x > 0) else np.nan
-        ghat = left / right
-        rhat = np.mean(np.abs(x)) ** 2 / np.mean(x**2)
-    rnorm = rhat * (ghat**3 + 1) * (ghat + 1) / (ghat**2 + 1) ** 2
-    alpha = float(gam[np.argmin((r_gam - rnorm) ** 2)])
-    if not np.isfinite(rnorm):
-        return alpha, float("nan"), float("nan")
-    k = math.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
-    return alpha, float(left * k), float(right * k)
-
-
-def block_features(block: np.ndarray) -> list[float]:
-    """The 18 NIQE features of one MSCN-normalised block (H, W)."""
-    from scipy.special import gamma
-
-    alpha, bl, br = aggd_params(block)
-    feats = [alpha, (bl + br) / 2]
-    for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a, bl, br = aggd_params(block * np.roll(block, shift, axis=(0, 1)))
-        feats += [a, (br - bl) * gamma(2 / a) / gamma(1 / a), bl, br]
-    return feats
-
-
-def _half(img: np.ndarray) -> np.ndarray:
-    from degradation.resize import resize_matrix
-
-    h, w = img.shape
-    rh = resize_matrix(h, math.ceil(h / 2), "matlab_bicubic")
-    rw = resize_matrix(w, math.ceil(w / 2), "matlab_bicubic")
-    return rh @ img @ rw.T
-
-
-def niqe_y(y255: np.ndarray, block: int = 96) -> float:
-    """NIQE of one luma image (H, W) in [0, 255] (already rounded); lower is better."""
-    from scipy.ndimage import convolve
-
-    p = pristine_params()
-    h, w = y255.shape
-    nh, nw = h // block, w // block
-    if nh == 0 or nw == 0:
-        raise ValueError(f"NIQE needs frames of at least {block}x{block} pixels, got {w}x{h}")
-    img = y255[: nh * block, : nw * block].astype(np.float64)
-    feats = []
-    for scale in (1, 2):
-        mu = convolve(img, p["window"], mode="nearest")
-        sigma = np.sqrt(np.abs(convolve(img**2, p["window"], mode="nearest") - mu**2))
-        mscn = (img - mu) / (sigma + 1)
-        b = block // scale
-        feats.append(
-            np.array(
-                [block_features(mscn[i * b : (i + 1) * b, j * b : (j + 1) * b]) for j in range(nw) for i in range(nh)]
-            )
-        )
-        if scale == 1:
-            img = _half(img / 255.0) * 255.0
-    dist = np.concatenate(feats, axis=1)
-    mu_d = np.nanmean(dist, axis=0)
-    cov_d = np.cov(dist[~np.isnan(dist).any(axis=1)], rowvar=False)
-    diff = p["mu"] - mu_d
-    q = diff @ np.linalg.pinv((p["cov"] + cov_d) / 2) @ diff
-    return float(np.sqrt(q))
+__all__ = ["NIQE", "PARAMS_PATH"]
 
 
 class NIQE(Metric):

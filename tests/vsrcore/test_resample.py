@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from degradation.resize import resize_frames, resize_matrix
+from vsrcore.resample import resize_frames, resize_matrix
 
 
 CV2 = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}

@@ -1,0 +1,1 @@
+"""No-reference quality measures needing no downloaded weights (shared by benchmark and curation)."""
