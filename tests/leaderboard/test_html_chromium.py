@@ -29,10 +29,21 @@ def _chromium() -> str:
 
 def _dom(page: Path, fragment: str, tmp: Path) -> str:
     """The DOM after the page's scripts ran (file://, no network)."""
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-           f"--user-data-dir={tmp / 'profile'}", "--virtual-time-budget=2000", "--dump-dom",
-           page.as_uri() + fragment]
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp / 'profile'}",
+        "--virtual-time-budget=2000",
+        "--dump-dom",
+        page.as_uri() + fragment,
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout
@@ -88,7 +99,7 @@ def test_sorting_by_a_column(page: Path, tmp_path: Path, direction: str) -> None
     values = [float(r["values"][2]) for r in rows if r["values"][2]]
     assert len(values) >= 2
     assert values == sorted(values, reverse=bool(direction))
-    assert all(not r["values"][2] for r in rows[len(values):])  # missing values sort last
+    assert all(not r["values"][2] for r in rows[len(values) :])  # missing values sort last
 
 
 def test_filtering(page: Path, tmp_path: Path) -> None:
