@@ -30,6 +30,7 @@ class CurationConfig:
     photo_thresholds: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     cut: str = "auto"  # "auto": stream copy when the keyframe-aligned span stays inside the shot, else lossless
     dedup_hamming: int = 4  # dHash distance at or below which clips/photos count as near-duplicates
+    dedup_cosine: float = 0.97  # CLIP-embedding cosine at or above which they do (when the CLIP weights exist)
     decode_timeout_s: float = 120.0
     sample_width: int = 768  # model scorers see sampled frames at most this wide
     shard_max_items: int = 64

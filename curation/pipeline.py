@@ -15,11 +15,14 @@ Phases (each stage runs on Ray Data, or in process with backend="local"):
 from __future__ import annotations
 
 import glob
+import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from curation.config import CurationConfig
 from curation.ops.segments import merge_segments
@@ -97,6 +100,10 @@ def decide(cfg: CurationConfig, segments: list[dict[str, Any]]) -> tuple[list[di
         parts = [s for s in decided if s["shot"] == shot and s["start"] >= start and s["end"] <= end]
         first = parts[0]
         scores = {k: sum(p["scores"][k] for p in parts) / len(parts) for k in first["scores"]}
+        extra = {}
+        if all("clip_embedding" in p for p in parts):  # renormalised mean of the segments' CLIP embeddings
+            mean = np.mean([p["clip_embedding"] for p in parts], axis=0)
+            extra["clip_embedding"] = [float(v) for v in mean / np.linalg.norm(mean)]
         clips.append(
             {
                 "id": make_id(first["source_id"], start, end),
@@ -111,6 +118,7 @@ def decide(cfg: CurationConfig, segments: list[dict[str, Any]]) -> tuple[list[di
                 "meta": first["meta"],
                 "scores": scores,
                 "segment_ids": [p["segment_id"] for p in parts],
+                **extra,
             }
         )
     return decided, clips
@@ -244,9 +252,12 @@ def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[
 
     staging = out / "state" / "staging"
     existing: list[int] = []
+    embeddings: list[list[float]] = []
     if (out / MANIFEST).exists():
         df = pd.read_parquet(out / MANIFEST)
         existing = [int(h) for h in df.get("dhash", pd.Series(dtype=str)).dropna()]
+        if "clip_embedding" in df:
+            embeddings = [json.loads(e) for e in df["clip_embedding"].dropna() if e]
     counts: Counter[str] = Counter()
     with ShardWriter(out, max_items=config.shard_max_items) as writer:
         for row in sorted(rows, key=lambda r: r["id"]):
@@ -254,11 +265,16 @@ def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[
                 counts["already_packed"] += 1
                 continue
             h = int(row["dhash"])
-            if any(hamming(h, e) <= config.dedup_hamming for e in existing):
+            emb = row.get("clip_embedding")
+            if any(hamming(h, e) <= config.dedup_hamming for e in existing) or (
+                emb is not None and near_duplicate(emb, embeddings, config.dedup_cosine)
+            ):
                 counts["duplicates"] += 1
                 write_json_atomic(staging / f"{row['id']}.dup", {"id": row["id"], "dhash": row["dhash"]})
                 continue
             existing.append(h)
+            if emb is not None:
+                embeddings.append(emb)
             meta = row["meta"]
             is_photo = row["kind"] == "photo"
             manifest_row = {
@@ -283,6 +299,13 @@ def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[
             writer.add(manifest_row, staging / row["media"], Path(row["media"]).suffix)
             counts["packed"] += 1
     return dict(counts)
+
+
+def near_duplicate(embedding: list[float], kept: list[list[float]], cosine: float) -> bool:
+    """True when `embedding` (L2-normalised) has cosine similarity >= `cosine` with any kept embedding."""
+    if not kept:
+        return False
+    return bool((np.asarray(kept, np.float64) @ np.asarray(embedding, np.float64)).max() >= cosine)
 
 
 def _log(progress: bool, message: str) -> None:

@@ -87,16 +87,26 @@ class AestheticScorer(WeightedScorer):
         dev = self._device()
         self._model = (model.eval().to(dev), head.eval().to(dev), preprocess, dev)
 
-    def score(self, frames: np.ndarray) -> float:
+    def _embed(self, frames: np.ndarray) -> Any:
         import torch
         from PIL import Image
 
-        model, head, preprocess, dev = self._model
+        model, _, preprocess, dev = self._model
         batch = torch.stack([preprocess(Image.fromarray(f)) for f in frames]).to(dev)
         with torch.no_grad():
-            emb = model.encode_image(batch)
-            emb = emb / emb.norm(dim=-1, keepdim=True)
-            return float(head(emb.float()).mean())
+            emb = model.encode_image(batch).float()
+        return emb / emb.norm(dim=-1, keepdim=True)
+
+    def score(self, frames: np.ndarray) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(self._model[1](self._embed(frames)).mean())
+
+    def embed(self, frames: np.ndarray) -> list[float]:
+        """Mean of the frames' L2-normalised CLIP image embeddings, renormalised (for near-duplicate search)."""
+        mean = self._embed(frames).mean(0)
+        return [float(v) for v in (mean / mean.norm()).cpu()]
 
 
 @dataclass

@@ -219,9 +219,12 @@ class ModelScoreStage(Stage):
             frames = load_photo(item["path"])
         frames = _downscale(frames, self.config.sample_width)
         scores = dict(item["scores"])
+        extra: dict[str, Any] = {}
         for s in self._scorers:
             scores[s.name] = s.score(frames)
-        return {**item, "scores": scores}
+            if hasattr(s, "embed"):
+                extra["clip_embedding"] = s.embed(frames)  # CLIP dedup when the aesthetic weights exist
+        return {**item, "scores": scores, **extra}
 
 
 @dataclass

@@ -253,3 +253,28 @@ def test_every_registered_stage_and_preset_builds() -> None:
         assert isinstance(stage, Stage) and stage.name == name
     for name in PRESETS.names():
         assert PRESETS.build(name).name == name
+
+
+def test_clip_embedding_near_duplicates() -> None:
+    import numpy as np
+
+    from curation.pipeline import decide, near_duplicate
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(16)
+    a /= np.linalg.norm(a)
+    close = a + 0.05 * rng.standard_normal(16)
+    close /= np.linalg.norm(close)
+    far = rng.standard_normal(16)
+    far /= np.linalg.norm(far)
+    assert near_duplicate(list(close), [list(a)], 0.97) and not near_duplicate(list(far), [list(a)], 0.97)
+    assert not near_duplicate(list(a), [], 0.97)
+    # a merged clip carries the renormalised mean of its segments' embeddings
+    seg = {"source_id": "v1", "path": "x", "shot": 0, "shot_span": [0, 100], "meta": {}, "scores": {"motion": 1.0}}
+    segs = [
+        {**seg, "segment_id": str(i), "start": 50 * i, "end": 50 * (i + 1), "clip_embedding": list(v)}
+        for i, v in enumerate((a, close))
+    ]
+    _, clips = decide(samples(), segs)
+    (clip,) = clips
+    assert abs(np.linalg.norm(clip["clip_embedding"]) - 1) < 1e-9 and np.dot(clip["clip_embedding"], a) > 0.99
