@@ -90,7 +90,7 @@ def technical_scores(frames: np.ndarray, next_frames: np.ndarray | None) -> dict
         "blockiness": float(np.mean([T.blockiness(f) for f in frames])),
         "hf_ratio": float(np.mean([T.hf_ratio(f) for f in frames])),
     }
-    if min(frames.shape[1:3]) >= 96:  # NIQE works on 96x96 blocks
+    if (frames.shape[1] // 96) * (frames.shape[2] // 96) >= 2:  # NIQE needs two 96x96 blocks or more
         scores["niqe"] = float(np.mean([niqe_rgb(f) for f in frames]))
     if next_frames is not None:
         scores["motion"] = T.motion_dis(list(zip(frames, next_frames, strict=True)))

@@ -81,7 +81,8 @@ def test_sigint_then_rerun_completes_without_duplicates(raw: Path, tmp_path: Pat
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     done, quarantined, manifest = _accounted(out)
-    assert len(done) == len(INPUTS) and not quarantined
+    reasons = [p.read_text()[:300] for p in (out / "state" / "quarantine").glob("*.json")]
+    assert len(done) == len(INPUTS) and not quarantined, (sorted(done), reasons, r.stdout[-500:])
     assert manifest["id"].is_unique
     assert interrupted or len(manifest) > 0  # the first run was cut short (or had already finished)
 

@@ -88,8 +88,8 @@ def niqe_y(y255: np.ndarray, block: int = 96) -> float:
     p = pristine_params()
     h, w = y255.shape
     nh, nw = h // block, w // block
-    if nh == 0 or nw == 0:
-        raise ValueError(f"NIQE needs frames of at least {block}x{block} pixels, got {w}x{h}")
+    if nh * nw < 2:  # the feature covariance of a single block is undefined
+        raise ValueError(f"NIQE needs at least two {block}x{block} blocks, got a {w}x{h} frame")
     img = y255[: nh * block, : nw * block].astype(np.float64)
     feats = []
     for scale in (1, 2):
