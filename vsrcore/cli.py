@@ -21,14 +21,14 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "samples": ("list the embedded sample media with provenance and licences", "vsrcore.samples.cli:configure"),
     "curate": ("raw footage -> VSR shards (Ray Data pipeline)", "curation.cli:configure"),
     "degrade": ("HQ clips -> LQ clips with recorded, reproducible degradations", "degradation.cli:configure"),
-    "train": ("train FlashVSR stages and the decoder", None),
+    "train": ("train FlashVSR stages and the decoder", "training.cli:configure"),
     "upscale": ("upscale a video with FlashVSR or a baseline, streaming", "model.cli:configure"),
     "bench": ("run methods x datasets x metrics into result records", "benchmark.cli:configure"),
     "leaderboard": ("render result records into Markdown and HTML", "leaderboard.cli:configure"),
     "weights": ("list, verify or fetch known weights", "model.weights_cli:configure"),
 }
 # Which issue builds each command still missing from this version.
-PENDING = {"train": 6}
+PENDING: dict[str, int] = {}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

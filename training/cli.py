@@ -1,0 +1,80 @@
+"""`flashvsr train`: one stage of the FlashVSR recipe into a run directory (see training.trainer).
+
+flashvsr train --stage 0 --data SHARDS --preset flashvsr-tiny --out RUN_DIR [--resume]
+flashvsr train --stage export --out RUN_DIR          # -> RUN_DIR/flashvsr-tiny.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the train subcommand's arguments (no torch import here)."""
+    from training import STAGES
+
+    parser.add_argument("--stage", required=True, choices=[*STAGES, "export"], help="stage to train (or export)")
+    parser.add_argument("--data", nargs="+", default=[], help="VSR shard directories and/or folders of media")
+    parser.add_argument("--preset", default="flashvsr-tiny", help="model preset (flashvsr-tiny)")
+    parser.add_argument("--out", required=True, help="run directory (one sub-folder per stage)")
+    parser.add_argument("--resume", action="store_true", help="continue from the stage's latest checkpoint")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--videos", type=int, default=1, help="clips per step (per GPU)")
+    parser.add_argument("--images", type=int, default=2, help="photos per step (stages 0, 1, decoder)")
+    parser.add_argument("--latents", type=int, default=4, help="latent frames per clip (clips of 4T+1 frames)")
+    parser.add_argument("--crop", type=int, default=128, help="HR crop size (multiple of 128 for the DiT)")
+    parser.add_argument("--degradation", default="realbasicvsr", help="degradation preset (registered)")
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="train", help="manifest split to train on ('all' for every row)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--amp", default="auto", choices=["auto", "bf16", "off"])
+    parser.add_argument("--grad-ckpt", default="auto", choices=["auto", "on", "off"])
+    parser.add_argument("--ckpt-every", type=int, default=500)
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--lpips", default="auto", choices=["auto", "off"])
+    parser.add_argument("--init", action="append", default=[], metavar="STAGE=CKPT",
+                        help="use this checkpoint for a prerequisite stage instead of RUN_DIR's")  # fmt: skip
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="StageOptions override, e.g. pixel_latents=2 (JSON values)")  # fmt: skip
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vsrcore.errors import UserFacingError
+
+    if args.stage == "export":
+        from training.export import export_bundle
+
+        path = export_bundle(args.out, preset=args.preset)
+        print(f"wrote {path}")
+        return 0
+    if not args.data:
+        raise UserFacingError("--data is required for training")
+    from training.trainer import TrainConfig, train
+
+    def pairs(items: list[str], what: str) -> dict[str, str]:
+        out = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise UserFacingError(f"{what} expects KEY=VALUE, got '{item}'")
+            out[key] = value
+        return out
+
+    options = {k: json.loads(v) for k, v in pairs(args.option, "--option").items()}
+    cfg = TrainConfig(
+        stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
+        warmup=args.warmup, videos=args.videos, images=args.images, latents=args.latents, crop=args.crop,
+        degradation=args.degradation, scale=args.scale, seed=args.seed,
+        split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
+        grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
+        resume=args.resume, init=pairs(args.init, "--init"), options=options,
+    )  # fmt: skip
+    summary = train(cfg)
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,323 @@
+"""Training data: clips and photos from VSR shards or plain folders, random crops, on-the-fly degradation.
+
+Every draw of sample `index` (which item, where to start, where to crop, whether to flip) comes from
+`vsrcore.rng.for_item(seed, f"sample/{index}")`, and the degradation of a sample from (seed, its sample id), so a
+batch depends only on (seed, step): any number of workers, any resume point, the same data.
+
+Layout of one optimisation step (`batch_layout`): `videos` clips of `clip_frames` = 4T + 1 HR frames (T latent
+frames; the LQ projection needs 1 + 4T LR frames, the autoencoder's target is the first 4T - 3) and `images`
+photos as 1-frame videos. `collate_and_degrade` returns a `PairBatch`:
+
+    video_gt (Bv, 4T+1, C, H, W), video_lq (Bv, 4T+1, C, H/s, W/s), image_gt (Bi, 1, C, H, W),
+    image_lq (Bi, 1, C, H/s, W/s), all float32 [0, 1].
+
+Packing images with videos into shared rows is done in latent space by `training.packed.pack_segments`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from vsrcore.rng import for_item
+
+
+VIDEO_EXTS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".y4m"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One clip or photo: `source` is a shard directory (member read from its tar) or a file path."""
+
+    id: str
+    kind: str  # "clip" | "image"
+    source: str
+    member: str | None
+    frames: int
+    split: str = "train"
+
+
+def list_media(data: str | Path | Sequence[str | Path], split: str | None = "train") -> list[MediaItem]:
+    """Items of VSR shard directories (filtered to `split`; None = all) and/or plain folders of videos and photos
+    (which have no split: all their files are used). Sorted by id, so the list does not depend on disk order."""
+    roots = [data] if isinstance(data, (str, Path)) else list(data)
+    items: list[MediaItem] = []
+    for root in map(Path, roots):
+        if (root / "manifest.parquet").exists():
+            from vsrcore.shards import ShardReader
+
+            df = ShardReader(root).manifest()
+            if split is not None:
+                df = df[df["split"] == split]
+            for row in df.to_dict("records"):
+                kind = "image" if row["kind"] == "image" else "clip"
+                n = 1 if kind == "image" else int(row["frame_count"])
+                items.append(MediaItem(str(row["id"]), kind, str(root), str(row["member"]), n, str(row["split"])))
+        elif root.is_dir() or root.is_file():
+            files = sorted(p for p in (root.rglob("*") if root.is_dir() else [root]) if p.is_file())
+            for p in files:
+                ext = p.suffix.lower()
+                if ext in IMAGE_EXTS:
+                    items.append(MediaItem(p.stem, "image", str(p), None, 1, "all"))
+                elif ext in VIDEO_EXTS:
+                    from vsrcore.video.probe import count_frames
+
+                    items.append(MediaItem(p.stem, "clip", str(p), None, count_frames(p), "all"))
+        else:
+            from vsrcore.errors import UserFacingError
+
+            raise UserFacingError(f"{root}: not a VSR shard directory, folder or media file")
+    return sorted(items, key=lambda it: (it.kind, it.id))
+
+
+def _decode_image(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
+    """Frames start .. start+count-1 (uint8 (count, H, W, C)); short clips repeat their last frame."""
+    import av
+
+    src = io.BytesIO(data) if isinstance(data, bytes) else data
+    frames: list[np.ndarray] = []
+    with av.open(src) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= start:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == count:
+                break
+    if not frames:
+        raise ValueError(f"no frame decoded at or after {start}")
+    while len(frames) < count:
+        frames.append(frames[-1])
+    return np.stack(frames)
+
+
+@dataclass
+class SampleSpec:
+    """What one sample is: a clip of `clip_frames` frames or a photo, cropped to `crop` x `crop`."""
+
+    clip_frames: int = 17
+    crop: int = 128
+    flip: bool = True
+
+
+class VSRTrainDataset(torch.utils.data.Dataset):
+    """Map-style dataset of HR crops: `dataset[i]` -> dict(id, kind, frames uint8 (T, C, crop, crop), params).
+
+    Index i is a *sample* index: `batch_layout` decides whether slot i of a step is a clip or a photo, and the
+    item, start frame, crop box and flip are drawn from (seed, i). Media bytes are cached per worker (LRU).
+    """
+
+    def __init__(
+        self,
+        items: Sequence[MediaItem],
+        *,
+        spec: SampleSpec | None = None,
+        videos: int = 1,
+        images: int = 0,
+        seed: int = 0,
+        length: int = 1 << 30,
+        cache_items: int = 32,
+    ) -> None:
+        self.clips = [it for it in items if it.kind == "clip"]
+        self.photos = [it for it in items if it.kind == "image"]
+        self.spec = spec or SampleSpec()
+        self.videos, self.images = videos, images
+        if videos and not self.clips:
+            raise ValueError("the data has no video clips, but the batch layout asks for videos")
+        if images and not self.photos and not self.clips:
+            raise ValueError("the data has no media")
+        self.seed, self.length = seed, length
+        self._cache: OrderedDict[str, bytes | str] = OrderedDict()
+        self._cache_items = cache_items
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def per_step(self) -> int:
+        return self.videos + self.images
+
+    def kind_of(self, index: int) -> str:
+        """'clip' or 'image' for sample `index` (slots 0..videos-1 of each step are clips)."""
+        return "clip" if index % self.per_step < self.videos else "image"
+
+    def _media(self, item: MediaItem) -> bytes | str:
+        key = f"{item.source}:{item.member}"
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        if item.member is None:
+            data: bytes | str = item.source if item.kind == "clip" else Path(item.source).read_bytes()
+        else:
+            from vsrcore.shards import ShardReader
+
+            data = ShardReader(item.source).read_member(item.id)
+        self._cache[key] = data
+        while len(self._cache) > self._cache_items:
+            self._cache.popitem(last=False)
+        return data
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = for_item(self.seed, f"sample/{index}")
+        kind = self.kind_of(index)
+        spec = self.spec
+        if kind == "clip":
+            item = self.clips[int(rng.integers(len(self.clips)))]
+            n = spec.clip_frames
+            start = int(rng.integers(max(item.frames - n, 0) + 1))
+            frames = _decode_clip(self._media(item), start, n)
+        else:
+            pool = self.photos or self.clips  # no photos: a single frame of a clip
+            item = pool[int(rng.integers(len(pool)))]
+            start = int(rng.integers(item.frames)) if item.kind == "clip" else 0
+            data = self._media(item)
+            frames = _decode_clip(data, start, 1) if item.kind == "clip" else _decode_image(data)[None]  # type: ignore[arg-type]
+        t = torch.from_numpy(np.array(frames, copy=True)).permute(0, 3, 1, 2)  # (T, C, H, W) uint8
+        t, box = random_crop(t, spec.crop, rng)
+        flip = bool(spec.flip and rng.random() < 0.5)
+        if flip:
+            t = t.flip(-1)
+        return {
+            "id": f"s{index}",
+            "kind": kind,
+            "frames": t.contiguous(),
+            "params": {"item": item.id, "start": start, "crop": box, "flip": flip},
+        }
+
+
+def random_crop(frames: Tensor, size: int, rng: np.random.Generator) -> tuple[Tensor, tuple[int, int, float]]:
+    """Random `size` x `size` crop of uint8 frames (T, C, H, W); frames smaller than `size` are first resized up
+    (bilinear, aspect kept). Returns the crop and (top, left, resize factor)."""
+    h, w = frames.shape[-2:]
+    factor = max(size / h, size / w, 1.0)
+    if factor > 1.0:
+        nh, nw = max(size, round(h * factor)), max(size, round(w * factor))
+        x = torch.nn.functional.interpolate(frames.float(), size=(nh, nw), mode="bilinear", align_corners=False)
+        frames = x.round().clamp(0, 255).to(torch.uint8)
+        h, w = nh, nw
+    top, left = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+    return frames[..., top : top + size, left : left + size], (top, left, float(factor))
+
+
+@dataclass
+class PairBatch:
+    """One step's data (float32 [0, 1]); shapes in the module docstring. `records`: degradation records."""
+
+    video_gt: Tensor
+    video_lq: Tensor
+    image_gt: Tensor
+    image_lq: Tensor
+    ids: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def to(self, device: torch.device | str) -> PairBatch:
+        return PairBatch(
+            *(t.to(device, non_blocking=True) for t in (self.video_gt, self.video_lq, self.image_gt, self.image_lq)),
+            ids=self.ids,
+            records=self.records,
+        )
+
+
+DegradeFn = Callable[..., tuple[Tensor, Tensor, list[dict[str, Any]]]]
+
+
+def default_degrade_fn() -> DegradeFn:
+    """`degradation.torch_ops.degrade_batch` (the batched torch path)."""
+    from degradation.torch_ops import degrade_batch
+
+    return degrade_batch
+
+
+@dataclass
+class Degrader:
+    """Collate function: stacks samples and degrades them with a registered preset (x`scale`) on `device`.
+
+    Each sample is degraded from (seed, sample id) with its own plan; the GT returned by the preset (which may
+    sharpen it) is the target. Picklable, so it runs inside DataLoader workers.
+    """
+
+    preset: str = "realbasicvsr"
+    scale: int = 4
+    seed: int = 0
+    device: str = "cpu"
+    fps: float = 25.0
+
+    def degrade(self, clips: Tensor, ids: list[str]) -> tuple[Tensor, Tensor, list[dict[str, Any]]]:
+        """clips (B, T, C, H, W) float [0, 1] -> lq (B, T, C, H/s, W/s), gt (B, T, C, H, W), records."""
+        if clips.shape[0] == 0:
+            h, w = clips.shape[-2:]
+            return clips.new_zeros(*clips.shape[:3], h // self.scale, w // self.scale), clips, []
+        lq, gt, rec = default_degrade_fn()(
+            clips.to(self.device), self.preset, seed=self.seed, clip_ids=ids, fps=self.fps, scale=self.scale
+        )
+        return lq.clamp(0, 1), gt.clamp(0, 1), rec
+
+    def __call__(self, samples: list[dict[str, Any]]) -> PairBatch:
+        vids = [s for s in samples if s["kind"] == "clip"]
+        imgs = [s for s in samples if s["kind"] == "image"]
+
+        def stack(group: list[dict[str, Any]], t: int) -> Tensor:
+            if not group:
+                size = samples[0]["frames"].shape[-1]
+                return torch.zeros(0, t, 3, size, size)
+            return torch.stack([s["frames"] for s in group]).float() / 255.0
+
+        t_video = vids[0]["frames"].shape[0] if vids else 1
+        vlq, vgt, vrec = self.degrade(stack(vids, t_video), [s["id"] for s in vids])
+        ilq, igt, irec = self.degrade(stack(imgs, 1), [s["id"] for s in imgs])
+        ids = [s["id"] for s in vids] + [s["id"] for s in imgs]
+        records = [{**r, "sample": s["params"]} for r, s in zip(vrec + irec, vids + imgs, strict=True)]
+        return PairBatch(vgt, vlq, igt, ilq, ids, records)
+
+
+class StepSampler(torch.utils.data.Sampler):
+    """Sample indices in step order from `start_step` on: step k gets indices k*per_step .. (k+1)*per_step - 1.
+    With DDP, rank r of world w takes steps' samples strided so ranks never share a sample."""
+
+    def __init__(self, per_step: int, start_step: int = 0, steps: int = 1 << 30, rank: int = 0, world: int = 1):
+        self.per_step, self.start, self.steps, self.rank, self.world = per_step, start_step, steps, rank, world
+
+    def __iter__(self):  # noqa: ANN204
+        for step in range(self.start, self.steps):
+            base = (step * self.world + self.rank) * self.per_step
+            yield from range(base, base + self.per_step)
+
+    def __len__(self) -> int:
+        return max(self.steps - self.start, 0) * self.per_step
+
+
+def make_loader(
+    dataset: VSRTrainDataset,
+    degrader: Degrader,
+    *,
+    start_step: int = 0,
+    steps: int,
+    workers: int = 0,
+    rank: int = 0,
+    world: int = 1,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader yielding one `PairBatch` per step (deterministic for any `workers`)."""
+    sampler = StepSampler(dataset.per_step, start_step, steps, rank, world)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=dataset.per_step,
+        sampler=sampler,
+        collate_fn=degrader,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        prefetch_factor=2 if workers > 0 else None,
+    )

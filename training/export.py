@@ -1,0 +1,46 @@
+"""Export a run directory to the single-file `flashvsr-tiny.safetensors` bundle that `build_flashvsr` loads.
+
+Keys (`model.flashvsr.pipeline.load_bundle`): `dit.*`, `lq_proj.*` (the latest of stage 3, 2, 1), `tcdecoder.*`
+(decoder stage), `vae_decoder.*` (stage 0's decoder, for mode "full"), `context`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
+from vsrcore.errors import UserFacingError
+
+
+def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: str = "flashvsr-tiny") -> Path:
+    """Write the bundle (default RUN_DIR/<preset>.safetensors) plus a JSON listing its sources; returns the path."""
+    from safetensors.torch import save_file
+
+    from vsrcore.atomic import atomic_path, write_json_atomic
+
+    run = Path(run_dir)
+    tensors, sources = {}, {}
+    for stage in ("stage3", "stage2", "stage1"):
+        p = latest_checkpoint(run / stage)
+        if p is not None:
+            t, _ = load_checkpoint(p)
+            tensors.update({f"dit.{k}": v for k, v in part_state(t, "dit").items()})
+            tensors.update({f"lq_proj.{k}": v for k, v in part_state(t, "lq_proj").items()})
+            tensors["context"] = t["context"]
+            sources["dit"] = str(p)
+            break
+    for stage, src, dst in (("decoder", "tcdecoder", "tcdecoder"), ("stage0", "ae.decoder", "vae_decoder")):
+        p = latest_checkpoint(run / stage)
+        if p is not None:
+            t, _ = load_checkpoint(p)
+            tensors.update({f"{dst}.{k}": v for k, v in part_state(t, src).items()})
+            sources[dst] = str(p)
+    if "dit" not in sources or not ({"tcdecoder", "vae_decoder"} & set(sources)):
+        raise UserFacingError(f"{run}: export needs a DiT stage (1-3) and a decoder (decoder stage or stage 0)")
+    path = Path(out) if out else run / f"{preset}.safetensors"
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"preset": preset})
+    write_json_atomic(path.with_suffix(".json"), {"preset": preset, "sources": sources})
+    json.dumps(sources)
+    return path

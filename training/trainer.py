@@ -1,0 +1,327 @@
+"""The training loop shared by every stage: build parts, load prerequisites, resume, step, log, checkpoint.
+
+A run directory holds one sub-directory per stage (`stage0`, `stage1`, `stage2`, `stage3`, `decoder`); a stage
+finds its prerequisites there (stage 1/2/decoder need stage 0's autoencoder; stage 2 starts from stage 1; stage 3
+from stage 2 (student) and stage 1 (real and fake scores)), or in `init` overrides. Each stage directory has
+checkpoints (see `training.checkpoint`), `loss.csv` and `loss.png`.
+
+Determinism: the batch of step k depends on (seed, k) only (`training.data`), the step's noise on a CPU generator
+seeded from (seed, "step/k"), and module initialisation on `seed`; so a resumed run takes the same next step as
+an uninterrupted one. On CUDA: bf16 autocast and gradient checkpointing (DiT blocks) by default. Several GPUs:
+launch with torchrun; gradients are averaged over ranks (all-reduce) and rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.lq_proj import LQProjection
+from model.flashvsr.tc_decoder import TCDecoder
+from model.flashvsr.transformer import WanDiT
+from training import stages as S
+from training.autoencoder import TinyVideoAE
+from training.checkpoint import git_commit, latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
+from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
+from training.losses import load_lpips
+from vsrcore.errors import UserFacingError
+
+
+MODEL_PRESETS = {"flashvsr-tiny": "tiny", "flashvsr-v1.1": "official", "flashvsr-v1": "official-v1"}
+STAGE_DIRS = {"0": "stage0", "1": "stage1", "2": "stage2", "3": "stage3", "decoder": "decoder"}
+TRAINABLE = {
+    "0": ("ae",),
+    "1": ("dit", "lq_proj"),
+    "2": ("dit", "lq_proj"),
+    "3": ("dit", "lq_proj", "fake_dit", "fake_lq"),
+    "decoder": ("tcdecoder",),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on (written into every checkpoint's metadata)."""
+
+    stage: str
+    data: list[str]
+    out: str
+    preset: str = "flashvsr-tiny"
+    steps: int = 1000
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup: int = 0
+    grad_clip: float = 1.0
+    videos: int = 1
+    images: int = 2
+    latents: int = 4  # T: clips have 4T + 1 frames
+    crop: int = 128
+    degradation: str = "realbasicvsr"
+    scale: int = 4
+    seed: int = 0
+    split: str | None = "train"
+    workers: int = 0
+    device: str | None = None
+    amp: str = "auto"  # auto | bf16 | off
+    grad_ckpt: str = "auto"  # auto | on | off
+    ckpt_every: int = 500
+    log_every: int = 10
+    lpips: str = "auto"  # auto | off
+    resume: bool = False
+    init: dict[str, str] = field(default_factory=dict)  # stage name -> checkpoint path override
+    options: dict[str, Any] = field(default_factory=dict)  # StageOptions overrides
+
+
+def stage_dir(cfg: TrainConfig, stage: str | None = None) -> Path:
+    return Path(cfg.out) / STAGE_DIRS[stage or cfg.stage]
+
+
+def _prerequisite(cfg: TrainConfig, stage: str) -> tuple[dict[str, Tensor], dict[str, Any], Path]:
+    path = Path(cfg.init[stage]) if stage in cfg.init else latest_checkpoint(stage_dir(cfg, stage))
+    if path is None or not path.exists():
+        raise UserFacingError(
+            f"stage {cfg.stage} needs a stage-{stage} checkpoint: none in {stage_dir(cfg, stage)} "
+            f"(run `flashvsr train --stage {stage} --out {cfg.out}` first, or pass --init {stage}=PATH)"
+        )
+    tensors, meta = load_checkpoint(path)
+    return tensors, meta, path
+
+
+def seeded_context(model_cfg: FlashVSRConfig, seed: int) -> Tensor:
+    """The fixed prompt context of a from-scratch model: (1, 16, text_dim), seeded."""
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn(1, 16, model_cfg.text_dim, generator=g)
+
+
+def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, nn.Module], Tensor | None, dict]:
+    """Modules of the stage (trainable and frozen, on the CPU), the prompt context, and where the frozen /
+    initial weights came from."""
+    stage, sources = cfg.stage, {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        parts: dict[str, nn.Module] = {}
+        context = None
+        if stage != "0":
+            ae_t, _, p = _prerequisite(cfg, "0")
+            ae = TinyVideoAE(model_cfg)
+            ae.load_state_dict(part_state(ae_t, "ae"))
+            parts["ae"] = ae
+            sources["ae"] = str(p)
+        else:
+            parts["ae"] = TinyVideoAE(model_cfg)
+        if stage in ("1", "2", "3"):
+            parts["dit"], parts["lq_proj"] = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
+        if stage == "1":
+            context = seeded_context(model_cfg, cfg.seed)
+        if stage in ("2", "3"):
+            src = "2" if stage == "3" else "1"
+            t, _, p = _prerequisite(cfg, src)
+            parts["dit"].load_state_dict(part_state(t, "dit"))
+            parts["lq_proj"].load_state_dict(part_state(t, "lq_proj"))
+            context, sources["init"] = t["context"], str(p)
+        if stage == "3":
+            t1, _, p1 = _prerequisite(cfg, "1")
+            for prefix in ("real", "fake"):
+                d, q = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
+                d.load_state_dict(part_state(t1, "dit"))
+                q.load_state_dict(part_state(t1, "lq_proj"))
+                parts[f"{prefix}_dit"], parts[f"{prefix}_lq"] = d, q
+            sources["real_score"] = sources["fake_score_init"] = str(p1)
+        if stage == "decoder":
+            parts["tcdecoder"] = TCDecoder.from_config(model_cfg)
+    for name, m in parts.items():
+        train = name in TRAINABLE[stage]
+        m.train(train).requires_grad_(train)
+    return parts, context, sources
+
+
+STEP_FNS: dict[str, Callable[..., dict[str, Tensor]]] = {
+    "0": S.stage0_step,
+    "1": S.stage1_step,
+    "2": S.stage2_step,
+    "3": S.stage3_step,
+    "decoder": S.decoder_step,
+}
+
+
+def layout(cfg: TrainConfig) -> tuple[int, int]:
+    """(videos, images) per step: stages 2 and 3 train on videos only."""
+    return (cfg.videos, 0) if cfg.stage in ("2", "3") else (cfg.videos, cfg.images)
+
+
+class LossLog:
+    """CSV of per-step losses (rows after a resume point are dropped on resume) and a PNG curve."""
+
+    def __init__(self, folder: Path, start_step: int) -> None:
+        self.path = folder / "loss.csv"
+        self.rows: list[dict[str, Any]] = []
+        if self.path.exists():
+            with self.path.open() as fh:
+                self.rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= start_step]
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+
+    def write(self) -> None:
+        keys: list[str] = []
+        for r in self.rows:
+            keys += [k for k in r if k not in keys]
+        from vsrcore.atomic import atomic_path
+
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=keys)
+            w.writeheader()
+            w.writerows(self.rows)
+        self.plot()
+
+    def plot(self) -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            return
+        if not self.rows:
+            return
+        steps = [int(r["step"]) for r in self.rows]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for key in [k for k in self.rows[0] if k not in ("step", "time_s", "lr", "window")]:
+            vals = [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in self.rows]
+            ax.plot(steps, vals, label=key)
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        from vsrcore.atomic import atomic_path
+
+        with atomic_path(self.path.with_suffix(".png")) as tmp:
+            fig.savefig(tmp, format="png", dpi=90)
+        plt.close(fig)
+
+
+def _dist() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) one stage; returns a summary (last losses, checkpoint path, steps, seconds)."""
+    if cfg.stage not in STEP_FNS:
+        raise UserFacingError(f"unknown stage '{cfg.stage}' (0, 1, 2, 3, decoder)")
+    if cfg.preset not in MODEL_PRESETS:
+        raise UserFacingError(f"unknown model preset '{cfg.preset}' ({', '.join(MODEL_PRESETS)})")
+    rank, world, local = _dist()
+    device = torch.device(cfg.device or (f"cuda:{local}" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    model_cfg = FlashVSRConfig.from_name(MODEL_PRESETS[cfg.preset])
+    amp = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+    ckpt = cfg.grad_ckpt == "on" or (cfg.grad_ckpt == "auto" and device.type == "cuda")
+    lpips_fn, lpips_note = load_lpips(cfg.lpips, device) if cfg.stage in ("0", "3", "decoder") else (None, "n/a")
+    if rank == 0 and cfg.stage in ("0", "3", "decoder"):
+        log(f"stage {cfg.stage}: {lpips_note}")
+    parts, context, sources = build_parts(cfg, model_cfg)
+    for m in parts.values():
+        m.to(device)
+        if isinstance(m, WanDiT):
+            m.gradient_checkpointing = ckpt
+    trainable = {n: parts[n] for n in TRAINABLE[cfg.stage]}
+    params = [p for m in trainable.values() for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    folder = stage_dir(cfg)
+    start = 0
+    if cfg.resume and (path := latest_checkpoint(folder)) is not None:
+        tensors, meta = load_checkpoint(path)
+        restore(trainable, tensors, meta, opt)
+        if "context" in tensors:
+            context = tensors["context"]
+        start = int(meta["step"])
+        if rank == 0:
+            log(f"stage {cfg.stage}: resumed from {path} (step {start})")
+    elif cfg.resume and rank == 0:
+        log(f"stage {cfg.stage}: nothing to resume in {folder}; starting at step 0")
+    if context is not None:
+        context = context.to(device)
+    opts = S.StageOptions(scale=cfg.scale, lpips=lpips_fn, **cfg.options)
+    videos, images = layout(cfg)
+    items = list_media(cfg.data, cfg.split)
+    spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop)
+    dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
+    degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed)
+    loader = make_loader(dataset, degrader, start_step=start, steps=cfg.steps, workers=cfg.workers, rank=rank,
+                         world=world)  # fmt: skip
+    meta_base = {
+        "config": asdict(cfg),
+        "model_config": model_cfg.to_dict(),
+        "data": {
+            "sources": cfg.data,
+            "split": cfg.split,
+            "items": len(items),
+            "clips": len(dataset.clips),
+            "photos": len(dataset.photos),
+        },  # fmt: skip
+        "seed": cfg.seed,
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        "world_size": world,
+        "bf16_autocast": amp,
+        "gradient_checkpointing": ckpt,
+        "lpips": lpips_fn is not None,
+        "lpips_note": lpips_note,
+        "sources": sources,
+    }
+    logger = LossLog(folder, start) if rank == 0 else None
+    step_fn = STEP_FNS[cfg.stage]
+    extra = () if cfg.stage in ("0", "decoder") else (context,)
+    t0, last, path = time.perf_counter(), {}, None
+    step = start
+    for batch in loader:
+        from vsrcore.rng import torch_generator
+
+        gen = torch_generator(cfg.seed, f"step/{step}")
+        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            losses = step_fn(parts, batch.to(device), gen, opts, *extra)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if world > 1:
+            for p in params:
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= world
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        step += 1
+        last = {k: float(v.detach().float()) for k, v in losses.items()}
+        if logger is not None:
+            logger.add({"step": step, "time_s": round(time.perf_counter() - t0, 3), "lr": lr, **last})
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                log(f"stage {cfg.stage} step {step}/{cfg.steps} " + " ".join(f"{k}={v:.4g}" for k, v in last.items()))
+                logger.write()
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                meta = {**meta_base, "losses": last, "elapsed_s": time.perf_counter() - t0}
+                path = save_checkpoint(folder, step, trainable, optimizer=opt, context=context, meta=meta)
+    if logger is not None:
+        logger.write()
+    if world > 1:
+        torch.distributed.barrier()
+    return {"stage": cfg.stage, "steps": step, "losses": last, "checkpoint": str(path) if path else None,
+            "seconds": time.perf_counter() - t0, "lpips": lpips_note}  # fmt: skip
