@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.methods import CommandMethod, ModelMethod, make_method
+from benchmark.metrics import metric_info
 from benchmark.records import Record, append_records, done_keys, protocol_key, provenance, record_from_outcome
 
 
@@ -129,7 +130,9 @@ def run(cfg: BenchConfig) -> dict[str, int]:
                         "metric_options": {m: metric_set.protocol(m) for m in cfg.metrics},
                     }
                     pkey = protocol_key(protocol)
-                    wanted = [*cfg.metrics, "fps"]
+                    # temporal metrics do not apply to photos (1-frame clips): no record rather than an error
+                    applicable = [m for m in cfg.metrics if len(clip.lq) >= metric_info(m).get("min_frames", 1)]
+                    wanted = [*applicable, "fps"]
                     if all((method_name, dataset_name, clip.name, m, pkey) in done for m in wanted):
                         counts["skipped_clips"] += 1
                         continue
@@ -175,7 +178,8 @@ def run(cfg: BenchConfig) -> dict[str, int]:
                     else:
                         assert sr is not None
                         for outcome in metric_set.score(sr, clip.gt):
-                            records.append(record_from_outcome(outcome, **common))
+                            if outcome.metric in applicable:
+                                records.append(record_from_outcome(outcome, **common))
                         records += _speed_records(sr, seconds, device, isinstance(method, CommandMethod), common)
                     append_records(results, records)
                     counts["records"] += len(records)
@@ -190,8 +194,6 @@ def run(cfg: BenchConfig) -> dict[str, int]:
 
 
 def _meta_for(metric: str) -> dict[str, Any]:
-    from benchmark.metrics import metric_info
-
     if metric == "fps":
         return {"higher_is_better": True, "metric_label": "FPS", "per": "video"}
     if metric == "peak_mem_gb":

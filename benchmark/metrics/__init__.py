@@ -274,6 +274,7 @@ _add(
 _add(
     "ewarp",
     "benchmark.metrics.temporal:EWarp",
+    min_frames=2,
     kwargs={"flow": "raft"},
     requires=("torchvision",),
     **_NR,
@@ -289,6 +290,7 @@ _add(
 _add(
     "ewarp_dis",
     "benchmark.metrics.temporal:EWarp",
+    min_frames=2,
     kwargs={"flow": "dis"},
     requires=("cv2",),
     **_NR,
@@ -302,6 +304,7 @@ _add(
 _add(
     "tof",
     "benchmark.metrics.temporal:TOF",
+    min_frames=2,
     requires=("cv2",),
     **_FR,
     higher_is_better=False,
@@ -314,6 +317,7 @@ _add(
 _add(
     "tlp",
     "benchmark.metrics.temporal:TLP",
+    min_frames=2,
     requires=("lpips", "torchvision"),
     **_FR,
     higher_is_better=False,

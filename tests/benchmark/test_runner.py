@@ -115,3 +115,14 @@ def test_cli_writes_results_and_leaderboard(tmp_path: Path) -> None:
     md = (tmp_path / "leaderboard" / "leaderboard.md").read_text()
     assert "samples (LQ: bd (ours, seed 0))" in md and "ffmpeg-bicubic" in md and "bicubic" in md
     assert (tmp_path / "leaderboard" / "index.html").exists()
+
+
+def test_temporal_metrics_skip_photos(tmp_path: Path) -> None:
+    run(
+        BenchConfig(
+            methods=["bicubic"], datasets=["samples"], metrics=["ewarp_dis"], out=tmp_path, lq=["bi"], progress=False
+        )
+    )
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    ewarp = df[df["metric"] == "ewarp_dis"]
+    assert sorted(ewarp["clip"]) == ["bikes", "city", "vtest"] and (ewarp["status"] == "ok").all()
