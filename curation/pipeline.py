@@ -29,10 +29,7 @@ from curation.ops.segments import merge_segments
 from curation.stages import AnalyseStage, ExportStage, ModelScoreStage, PhotoStage, ProbeStage, Stage
 from vsrcore.atomic import write_json_atomic
 from vsrcore.hashing import content_id, make_id
-
-
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".m4v", ".flv", ".wmv"}
-PHOTO_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
 
 def discover(inputs: list[str]) -> list[dict[str, Any]]:
@@ -55,7 +52,7 @@ def discover(inputs: list[str]) -> list[dict[str, Any]]:
     items, seen = [], set()
     for path in paths:
         ext = path.suffix.lower()
-        kind = "video" if ext in VIDEO_EXTS else "photo" if ext in PHOTO_EXTS else None
+        kind = "video" if ext in VIDEO_EXTS else "photo" if ext in IMAGE_EXTS else None
         if kind is None:
             continue
         try:

@@ -159,17 +159,9 @@ class AnalyseStage(Stage):
 
 def load_photo(path: str) -> np.ndarray:
     """uint8 RGB (1, H, W, C); MediaError naming the file when it is not a readable image."""
-    from PIL import Image
+    from vsrcore.video.write import read_image
 
-    from vsrcore.errors import MediaError
-    from vsrcore.video.probe import check_file
-
-    check_file(path)
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))[None]
-    except OSError as e:
-        raise MediaError(path, f"not a readable image ({e})") from None
+    return read_image(path)[None]
 
 
 @dataclass

@@ -23,10 +23,7 @@ import numpy as np
 from vsrcore.atomic import atomic_path, write_json_atomic
 from vsrcore.errors import MediaError, UserFacingError
 from vsrcore.hashing import content_id, make_id
-
-
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m4v", ".y4m"}
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
 
 @dataclass(frozen=True)
@@ -145,13 +142,9 @@ def _load(job: Job) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image
+    from vsrcore.video.write import read_image
 
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))[None]
-    except OSError as e:
-        raise MediaError(path, f"not a readable image ({e})") from None
+    return read_image(path)[None]
 
 
 def record_path(out: Path, clip_id: str) -> Path:

@@ -46,6 +46,15 @@ def _gate(rng: np.random.Generator, prob: float, step: str, make: object) -> Op:
     return make() if rng.random() < prob else Identity(step)  # type: ignore[operator]
 
 
+def _resize_and_sinc(
+    rng: np.random.Generator, n: int, target: tuple[int, int], modes: tuple[str, ...], prob: float, *, drift: bool
+) -> tuple[Resize, Op]:
+    """The final group's resize to the LQ size (random mode) and its gated sinc filter, drawn in that order."""
+    resize = Resize(str(rng.choice(modes)), (target,))
+    sinc = _gate(rng, prob, "final_sinc", lambda: Blur.sample(rng, n, SINC_FINAL, drift=drift, beta_redraw=False))
+    return resize, sinc
+
+
 @dataclass(frozen=True)
 class RealBasicVSR:
     """RealBasicVSR's video pipeline (mmediting): two degradation stages and a shuffled final group.
@@ -115,13 +124,7 @@ class RealBasicVSR:
             sample_noise(rng, n, self.noise2, drift=d, clip=self.noise_clip),
             JPEG.sample(rng, n, self.jpeg, drift=d, swap_channels=self.jpeg_swap_channels),
         ]
-        final_resize = Resize(str(rng.choice(self.final_modes)), (target,))
-        sinc = _gate(
-            rng,
-            self.final_sinc_prob,
-            "final_sinc",
-            lambda: Blur.sample(rng, n, SINC_FINAL, drift=d, beta_redraw=False),
-        )
+        final_resize, sinc = _resize_and_sinc(rng, n, target, self.final_modes, self.final_sinc_prob, drift=d)
         final_codec = codec()
         group: list[Op] = (
             [final_codec, final_resize, sinc] if rng.random() < 0.5 else [final_resize, sinc, final_codec]
@@ -171,13 +174,7 @@ class RealESRGAN:
             Resize.sample(rng, n, *target, self.resize2, drift=False),
             sample_noise(rng, n, self.noise2, drift=False, clip=True),
         ]
-        final_resize = Resize(str(rng.choice(self.final_modes)), (target,))
-        sinc = _gate(
-            rng,
-            self.final_sinc_prob,
-            "final_sinc",
-            lambda: Blur.sample(rng, n, SINC_FINAL, drift=False, beta_redraw=False),
-        )
+        final_resize, sinc = _resize_and_sinc(rng, n, target, self.final_modes, self.final_sinc_prob, drift=False)
         final_jpeg = jpeg()
         ops += [final_resize, sinc, final_jpeg] if rng.random() < 0.5 else [final_jpeg, final_resize, sinc]
         ops.append(Quantize())

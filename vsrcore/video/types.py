@@ -6,6 +6,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+# File extensions the toolkit treats as videos and as still images when it walks folders.
+VIDEO_EXTS = frozenset(
+    {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".m4v", ".flv", ".wmv", ".y4m"}
+)
+IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+
+
 @dataclass(frozen=True)
 class AudioStreamMeta:
     """One audio stream as the container header describes it."""

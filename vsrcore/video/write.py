@@ -178,23 +178,29 @@ def write_image_sequence(
     return paths
 
 
-def read_image_sequence(folder: str | Path) -> np.ndarray:
-    """Read every png/jpg in `folder` (sorted by name) as uint8 RGB (T, H, W, C)."""
+def read_image(path: str | Path) -> np.ndarray:
+    """One image as uint8 RGB (H, W, C); MediaError naming the file when it is missing or unreadable."""
     from PIL import Image
 
+    from vsrcore.errors import MediaError
+    from vsrcore.video.probe import check_file
+
+    check_file(path)
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except OSError as e:
+        raise MediaError(path, f"not a readable image ({e})") from None
+
+
+def read_image_sequence(folder: str | Path) -> np.ndarray:
+    """Read every png/jpg in `folder` (sorted by name) as uint8 RGB (T, H, W, C)."""
     from vsrcore.errors import MediaError
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not files:
         raise MediaError(folder, "no .png/.jpg frames in folder")
-    frames = []
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                frames.append(np.asarray(im.convert("RGB")))
-        except OSError as e:
-            raise MediaError(f, f"not a readable image ({e})") from None
-    return np.stack(frames)
+    return np.stack([read_image(f) for f in files])
 
 
 def encode_decode(
