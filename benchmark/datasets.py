@@ -24,6 +24,7 @@ import numpy as np
 
 from vsrcore.errors import UserFacingError
 from vsrcore.registry import Registry
+from vsrcore.samples import list_samples
 
 
 class DatasetError(UserFacingError):
@@ -182,8 +183,9 @@ def synthetic(base: Any, preset: str, seed: int = 0, **options: Any) -> Syntheti
 
 # ---------------------------------------------------------------- samples: embedded real media, the default
 
-SAMPLE_VIDEOS = ("city", "vtest", "bikes")
-SAMPLE_PHOTOS = ("flower", "astronaut", "coffee")
+# the held-out split of the sample media (vsrcore.samples.HELDOUT): training never reads these
+SAMPLE_VIDEOS = tuple(s.name for s in list_samples("video", split="heldout"))
+SAMPLE_PHOTOS = tuple(s.name for s in list_samples("image", split="heldout"))
 SAMPLE_LQ = {"bi": "bicubic", "bd": "bd", "realbasicvsr": "realbasicvsr"}
 
 
@@ -191,7 +193,8 @@ SAMPLE_LQ = {"bi": "bicubic", "bd": "bd", "realbasicvsr": "realbasicvsr"}
 class SamplesDataset:
     """The embedded sample media: HR = the first `frames` frames of each sample video (centre-cropped to at most
     `video_size`, mod-cropped to the scale) and sample photos as 1-frame clips (centre crop `photo_size`);
-    LQ = fixed-seed BI, BD or realbasicvsr via `degradation.degrade`. Small enough to score in seconds on CPU."""
+    LQ = fixed-seed BI, BD or realbasicvsr via `degradation.degrade`; the reference is always the source HR.
+    Small enough to score in seconds on CPU."""
 
     name: str = "samples"
     frames: int = 16
@@ -208,7 +211,7 @@ class SamplesDataset:
             crop_border=0,
             frames=f"first:{self.frames}",
             lq_source=f"ours:bi|bd|realbasicvsr:seed={self.seed}",
-            notes="embedded sample media (vsrcore.samples); HR centre-cropped and mod-cropped",
+            notes="held-out embedded sample media (vsrcore.samples.HELDOUT); HR centre-cropped and mod-cropped",
         )
 
     def hr_clips(self) -> list[tuple[str, np.ndarray, float]]:
@@ -223,7 +226,8 @@ class SamplesDataset:
             raise DatasetError(f"samples LQ must be one of {', '.join(SAMPLE_LQ)}, got '{lq}'")
         for name, hr, fps in self.hr_clips():
             r = degrade(hr, SAMPLE_LQ[lq], seed=self.seed, clip_id=f"samples/{name}", fps=fps, scale=self.scale)
-            yield Clip(name, r.lq, r.gt, fps, self.seed, r.record)
+            # the reference is the source HR, never the preset's training target (RealBasicVSR's is USM-sharpened)
+            yield Clip(name, r.lq, hr, fps, self.seed, r.record)
 
 
 @cache

@@ -21,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="comma list of scorers that must run (e.g. aesthetic,musiq); "
         "stops before any work if their weights are missing",
     )
+    parser.add_argument("--val-sources", default="",
+                        help="comma list of file names always put in the val (held-out) split")  # fmt: skip
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=run)
@@ -28,13 +30,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline and print the summary."""
+    from dataclasses import replace
+
     from curation import PRESETS
     from curation.pipeline import curate
 
+    config = PRESETS.build(args.preset)
+    extra = tuple(v.strip() for v in args.val_sources.split(",") if v.strip())
+    if extra:
+        config = replace(config, val_sources=tuple(sorted({*config.val_sources, *extra})))
     summary = curate(
         args.inputs,
         args.out,
-        PRESETS.build(args.preset),
+        config,
         backend="local" if args.local else "ray",
         address=args.address,
         require=tuple(r for r in args.require.split(",") if r),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from curation.ops.segments import MergeConfig, SegmentConfig
 from curation.ops.shots import ShotConfig
@@ -34,6 +35,7 @@ class CurationConfig:
     decode_timeout_s: float = 120.0
     sample_width: int = 768  # model scorers see sampled frames at most this wide
     shard_max_items: int = 64
+    val_sources: tuple[str, ...] = ()  # file names always sent to the val split (the rest: a 10% hash split)
 
 
 def vsr120k() -> CurationConfig:
@@ -73,4 +75,12 @@ def samples() -> CurationConfig:
         photo_thresholds={"hf_ratio": (0.02, None)},
         shard_max_items=16,
         decode_timeout_s=60.0,
+        val_sources=heldout_sample_files(),
     )
+
+
+def heldout_sample_files() -> tuple[str, ...]:
+    """File names of the held-out sample media (vsrcore.samples.HELDOUT, the benchmark's `samples` set)."""
+    from vsrcore.samples import list_samples
+
+    return tuple(sorted(Path(s.relpath).name for s in list_samples(split="heldout")))

@@ -80,8 +80,11 @@ def passes(scores: dict[str, float], thresholds: dict[str, tuple[float | None, f
     return True, ""
 
 
-def split_of(source_id: str, val_percent: int = 10) -> str:
-    """Deterministic held-out split by source (so no source has clips on both sides)."""
+def split_of(source_id: str, path: str = "", val_sources: tuple[str, ...] = (), val_percent: int = 10) -> str:
+    """Deterministic held-out split by source (so no source has clips on both sides): "val" for files named in
+    `val_sources`, else a hash split of `val_percent`%."""
+    if Path(path).name in val_sources:
+        return "val"
     return "val" if int(make_id(source_id, "split"), 16) % 100 < val_percent else "train"
 
 
@@ -286,7 +289,7 @@ def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[
                 "fps": 0.0 if is_photo else meta["fps"],
                 "frame_count": 1 if is_photo else row["end"] - row["start"],
                 "codec": Path(row["path"]).suffix.lstrip(".").lower() if is_photo else meta["codec"],
-                "split": split_of(row["source_id"]),
+                "split": split_of(row["source_id"], row["path"], config.val_sources),
                 "cut_mode": row["cut_mode"],
                 "dhash": row["dhash"],
                 "scores": row["scores"],

@@ -22,11 +22,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
     parser.add_argument("--videos", type=int, default=1, help="clips per step (per GPU)")
     parser.add_argument("--images", type=int, default=2, help="photos per step (stages 0, 1, decoder)")
     parser.add_argument("--latents", type=int, default=4, help="latent frames per clip (clips of 4T+1 frames)")
     parser.add_argument("--crop", type=int, default=128, help="HR crop size (multiple of 128 for the DiT)")
     parser.add_argument("--degradation", default="realbasicvsr", help="degradation preset (registered)")
+    parser.add_argument("--target", default="preset", choices=["preset", "source"],
+                        help="target: the preset GT (RealBasicVSR: USM-sharpened) or the clean crop")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="train", help="manifest split to train on ('all' for every row)")
@@ -39,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lpips", default="auto", choices=["auto", "off"])
     parser.add_argument("--init", action="append", default=[], metavar="STAGE=CKPT",
                         help="use this checkpoint for a prerequisite stage instead of RUN_DIR's")  # fmt: skip
+    parser.add_argument("--half", action="store_true", help="export: store float16 weights")
+    parser.add_argument("--tiny-only", action="store_true", help="export: leave out stage 0's (full-mode) decoder")
+    parser.add_argument("--export-to", help="export: bundle path (default RUN_DIR/<preset>.safetensors)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="StageOptions override, e.g. pixel_latents=2 (JSON values)")  # fmt: skip
     parser.set_defaults(func=run)
@@ -50,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.stage == "export":
         from training.export import export_bundle
 
-        path = export_bundle(args.out, preset=args.preset)
+        path = export_bundle(args.out, args.export_to, preset=args.preset, half=args.half, tiny_only=args.tiny_only)
         print(f"wrote {path}")
         return 0
     if not args.data:
@@ -69,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
     options = {k: json.loads(v) for k, v in pairs(args.option, "--option").items()}
     cfg = TrainConfig(
         stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
-        warmup=args.warmup, videos=args.videos, images=args.images, latents=args.latents, crop=args.crop,
-        degradation=args.degradation, scale=args.scale, seed=args.seed,
+        warmup=args.warmup, lr_schedule=args.lr_schedule, videos=args.videos, images=args.images,
+        latents=args.latents, crop=args.crop,
+        degradation=args.degradation, target=args.target, scale=args.scale, seed=args.seed,
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
         resume=args.resume, init=pairs(args.init, "--init"), options=options,

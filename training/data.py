@@ -28,10 +28,7 @@ import torch
 from torch import Tensor
 
 from vsrcore.rng import for_item
-
-
-VIDEO_EXTS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".y4m"}
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
 
 @dataclass(frozen=True)
@@ -246,8 +243,10 @@ def default_degrade_fn() -> DegradeFn:
 class Degrader:
     """Collate function: stacks samples and degrades them with a registered preset (x`scale`) on `device`.
 
-    Each sample is degraded from (seed, sample id) with its own plan; the GT returned by the preset (which may
-    sharpen it) is the target. Picklable, so it runs inside DataLoader workers.
+    `preset` may list several presets ("realbasicvsr,bicubic"): each sample then draws one from (seed, sample id).
+    Each sample is degraded from (seed, sample id) with its own plan. The target is the GT returned by the
+    preset (`target="preset"`; RealBasicVSR's sharpens it with USM) or the source crop itself (`"source"`).
+    Picklable, so it runs inside DataLoader workers.
     """
 
     preset: str = "realbasicvsr"
@@ -255,16 +254,25 @@ class Degrader:
     seed: int = 0
     device: str = "cpu"
     fps: float = 25.0
+    target: str = "preset"
 
     def degrade(self, clips: Tensor, ids: list[str]) -> tuple[Tensor, Tensor, list[dict[str, Any]]]:
         """clips (B, T, C, H, W) float [0, 1] -> lq (B, T, C, H/s, W/s), gt (B, T, C, H, W), records."""
-        if clips.shape[0] == 0:
-            h, w = clips.shape[-2:]
-            return clips.new_zeros(*clips.shape[:3], h // self.scale, w // self.scale), clips, []
-        lq, gt, rec = default_degrade_fn()(
-            clips.to(self.device), self.preset, seed=self.seed, clip_ids=ids, fps=self.fps, scale=self.scale
-        )
-        return lq.clamp(0, 1), gt.clamp(0, 1), rec
+        h, w = clips.shape[-2:]
+        lq = clips.new_zeros(*clips.shape[:3], h // self.scale, w // self.scale)
+        gt, records = clips.clone(), [{} for _ in ids]
+        presets = [p.strip() for p in self.preset.split(",") if p.strip()]
+        chosen = [presets[int(for_item(self.seed, i, stream="preset").integers(len(presets)))] for i in ids]
+        for preset in dict.fromkeys(chosen):
+            idx = [k for k, p in enumerate(chosen) if p == preset]
+            out_lq, out_gt, rec = default_degrade_fn()(
+                clips[idx].to(self.device), preset, seed=self.seed, clip_ids=[ids[k] for k in idx], fps=self.fps,
+                scale=self.scale,
+            )  # fmt: skip
+            lq[idx], gt[idx] = out_lq.to(lq).clamp(0, 1), out_gt.to(gt).clamp(0, 1)
+            for k, r in zip(idx, rec, strict=True):
+                records[k] = r
+        return lq, (clips if self.target == "source" else gt), records
 
     def __call__(self, samples: list[dict[str, Any]]) -> PairBatch:
         vids = [s for s in samples if s["kind"] == "clip"]

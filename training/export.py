@@ -6,15 +6,17 @@ Keys (`model.flashvsr.pipeline.load_bundle`): `dit.*`, `lq_proj.*` (the latest o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
 from vsrcore.errors import UserFacingError
 
 
-def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: str = "flashvsr-tiny") -> Path:
-    """Write the bundle (default RUN_DIR/<preset>.safetensors) plus a JSON listing its sources; returns the path."""
+def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: str = "flashvsr-tiny", *,
+                  half: bool = False, tiny_only: bool = False) -> Path:  # fmt: skip
+    """Write the bundle (default RUN_DIR/<preset>.safetensors) plus a JSON listing its sources; returns the path.
+
+    `tiny_only` leaves out stage 0's decoder (mode "full" then cannot load the bundle); `half` stores float16."""
     from safetensors.torch import save_file
 
     from vsrcore.atomic import atomic_path, write_json_atomic
@@ -30,7 +32,8 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
             tensors["context"] = t["context"]
             sources["dit"] = str(p)
             break
-    for stage, src, dst in (("decoder", "tcdecoder", "tcdecoder"), ("stage0", "ae.decoder", "vae_decoder")):
+    decoders = (("decoder", "tcdecoder", "tcdecoder"), ("stage0", "ae.decoder", "vae_decoder"))
+    for stage, src, dst in decoders[:1] if tiny_only else decoders:
         p = latest_checkpoint(run / stage)
         if p is not None:
             t, _ = load_checkpoint(p)
@@ -38,9 +41,12 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
             sources[dst] = str(p)
     if "dit" not in sources or not ({"tcdecoder", "vae_decoder"} & set(sources)):
         raise UserFacingError(f"{run}: export needs a DiT stage (1-3) and a decoder (decoder stage or stage 0)")
+    if tiny_only and "tcdecoder" not in sources:
+        raise UserFacingError(f"{run}: a tiny-mode bundle needs the decoder stage's TCDecoder")
     path = Path(out) if out else run / f"{preset}.safetensors"
+    dtype = "float16" if half else "float32"
     with atomic_path(path) as tmp:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"preset": preset})
-    write_json_atomic(path.with_suffix(".json"), {"preset": preset, "sources": sources})
-    json.dumps(sources)
+        save_file({k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in tensors.items()},
+                  str(tmp), metadata={"preset": preset, "dtype": dtype})  # fmt: skip
+    write_json_atomic(path.with_suffix(".json"), {"preset": preset, "dtype": dtype, "sources": sources})
     return path

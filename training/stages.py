@@ -45,6 +45,10 @@ class StageOptions:
     row_frames: int | None = None  # stage 1 packing: latent frames per row (None: longest sample)
     backend: str | None = None  # block-sparse attention backend (None: flex on CUDA, reference on CPU)
     random_window: bool = True  # stages 2-3: randomised causal window / KV length
+    decoder_latents: str = "gt"  # decoder stage: "gt" (encoded GT) or "student" (one-step latents of stage 3)
+    full_weight: float = 1.0  # decoder stage: weight of the losses against the full (stage-0) decoder
+    decoder_loss: str = "mse"  # decoder stage, GT term: "mse" or "psnr" (mean over samples of 10 log10 MSE)
+    psnr_eps: float = 1e-8  # "psnr": 10 log10(MSE + eps); a larger eps caps the weight of near-perfect samples
     lpips: PerceptualFn | None = field(default=None, repr=False)
 
 
@@ -100,6 +104,16 @@ def causal_settings(cfg: FlashVSRConfig, num_chunks: int, generator: torch.Gener
     """Block-sparse causal attention of stages 2-3 (preset sparsity, random window when enabled)."""
     window = random_causal_window(num_chunks, generator) if opts.random_window else int(cfg.kv_ratio) + 1
     return AttentionSettings.from_config(cfg, causal_window=window, backend=opts.backend)
+
+
+def student_latents(parts: dict[str, nn.Module], lq: Tensor, t: int, gen: torch.Generator, opts: StageOptions,
+                    context: Tensor, settings: AttentionSettings) -> Tensor:  # fmt: skip
+    """One-step student prediction from unit noise at t = 1000: LR clips (B, 1 + 4T, C, h, w) -> latents
+    (B, z, T, h*s/8, w*s/8)."""
+    dit, lq_proj = parts["dit"], parts["lq_proj"]
+    shape = (lq.shape[0], dit.cfg.in_dim, t, lq.shape[-2] * opts.scale // 8, lq.shape[-1] * opts.scale // 8)  # type: ignore[union-attr]
+    noise = randn(shape, gen, lq)
+    return dit.predict_x0(noise, context, lq=lq_tokens(lq_proj, lq, opts.scale), attention=settings)  # type: ignore[operator]
 
 
 def full_settings(opts: StageOptions) -> AttentionSettings:
@@ -211,16 +225,15 @@ def stage3_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Genera
     and a fake score (stage-1 copy) trained by flow matching on the student's latents; plus MSE (+ lambda LPIPS)
     on `pixel_latents` randomly chosen latents decoded by the stage-0 decoder (earlier latents detached)."""
     ae: TinyVideoAE = parts["ae"]  # type: ignore[assignment]
-    dit, lq_proj = parts["dit"], parts["lq_proj"]
+    dit = parts["dit"]
     real_dit, real_lq = parts["real_dit"], parts["real_lq"]
     fake_dit, fake_lq = parts["fake_dit"], parts["fake_lq"]
     t = video_layout(batch)
     gt = batch.video_gt[:, : 4 * t - 3]
-    shape = (gt.shape[0], dit.cfg.in_dim, t, gt.shape[-2] // 8, gt.shape[-1] // 8)  # type: ignore[union-attr]
     ref = batch.video_gt
-    noise = randn(shape, gen, ref)
     settings = causal_settings(dit.cfg, t // 2, gen, opts)  # type: ignore[union-attr]
-    x0_pred = dit.predict_x0(noise, context, lq=lq_tokens(lq_proj, batch.video_lq, opts.scale), attention=settings)  # type: ignore[operator]
+    x0_pred = student_latents(parts, batch.video_lq, t, gen, opts, context, settings)  # type: ignore[arg-type]
+    shape = x0_pred.shape
     full = full_settings(opts)
     # DMD gradient (no graph through the scores)
     sig = sample_sigmas(shape[0], gen, opts.shift, lo=0.02, hi=0.98).to(ref)[:, None, None, None, None]
@@ -270,31 +283,61 @@ def stage3_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Genera
 # TCDecoder
 # ------------------------------------------------------------------------------------------------------------------
 def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Generator,
-                 opts: StageOptions) -> dict[str, Tensor]:  # fmt: skip
-    """TCDecoder: MSE (+ lambda LPIPS) against the GT and against the stage-0 (full) decoder, on clips and photos."""
-    ae: TinyVideoAE = parts["ae"]  # type: ignore[assignment]
+                 opts: StageOptions, context: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
+    """TCDecoder: MSE (or, `decoder_loss="psnr"`, the mean per-sample log MSE) (+ lambda LPIPS) against the GT and
+    (weighted by `full_weight`) against the stage-0 (full) decoder on the same latents. Latents: the encoded GT
+    (`decoder_latents="gt"`), or the frozen one-step
+    student's prediction from the LR clip (`"student"`, what the decoder sees at inference; photos then enter as
+    static clips of the video length, as the streaming pipeline feeds them)."""
+    ae: TinyVideoAE | None = parts.get("ae")  # type: ignore[assignment]
     tc: TCDecoder = parts["tcdecoder"]  # type: ignore[assignment]
-    groups = []
-    if batch.video_gt.shape[0]:
-        t = video_layout(batch)
-        groups.append((batch.video_gt[:, : 4 * t - 3], batch.video_lq[:, : 4 * t - 3]))
-    if batch.image_gt.shape[0]:
-        groups.append((batch.image_gt, batch.image_lq))
-    terms: dict[str, list[Tensor]] = {"mse_gt": [], "mse_full": [], "lpips_gt": [], "lpips_full": []}
-    for gt, lq in groups:
-        z = encode(ae, gt)
+    groups: list[tuple[Tensor, Tensor, Tensor]] = []  # (gt, lq, latents (B, z, T, h, w))
+    if opts.decoder_latents == "student":
+        if context is None or "dit" not in parts:
+            raise ValueError("decoder_latents='student' needs the stage-3 student (dit, lq_proj) and its context")
+        t = video_layout(batch) if batch.video_gt.shape[0] else 2
+        n = 4 * t + 1
+        pairs = [(batch.video_gt, batch.video_lq)] if batch.video_gt.shape[0] else []
+        if batch.image_gt.shape[0]:
+            pairs.append((batch.image_gt.expand(-1, n, -1, -1, -1), batch.image_lq.expand(-1, n, -1, -1, -1)))
+        gt_all, lq_all = torch.cat([g for g, _ in pairs]), torch.cat([q for _, q in pairs])
+        settings = AttentionSettings.from_config(parts["dit"].cfg, causal_window=int(parts["dit"].cfg.kv_ratio) + 1,  # type: ignore[union-attr]
+                                                 backend=opts.backend)  # fmt: skip
         with torch.no_grad():
-            full = ((ae.decode(z) + 1) / 2).transpose(1, 2).float()  # (B, T, C, H, W)
+            z = student_latents(parts, lq_all, t, gen, opts, context, settings).float()
+        groups.append((gt_all[:, : 4 * t - 3], lq_all[:, : 4 * t - 3], z))
+    elif opts.decoder_latents == "gt":
+        if batch.video_gt.shape[0]:
+            t = video_layout(batch)
+            gt = batch.video_gt[:, : 4 * t - 3]
+            groups.append((gt, batch.video_lq[:, : 4 * t - 3], encode(ae, gt)))  # type: ignore[arg-type]
+        if batch.image_gt.shape[0]:
+            groups.append((batch.image_gt, batch.image_lq, encode(ae, batch.image_gt)))  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"decoder_latents must be 'gt' or 'student', got '{opts.decoder_latents}'")
+    terms: dict[str, list[Tensor]] = {"mse_gt": [], "psnr_loss": [], "mse_full": [], "lpips_gt": [], "lpips_full": []}
+    use_full = opts.full_weight > 0 or opts.decoder_latents == "gt"  # full_weight 0: no autoencoder needed
+    for gt, lq, z in groups:
         y = tc(z.transpose(1, 2), upsample_lq(lq, opts.scale)).float()  # (B, T, C, H, W)
-        terms["mse_gt"].append(F.mse_loss(y, gt.float()))
-        terms["mse_full"].append(F.mse_loss(y, full))
+        per_sample = (y - gt.float()).pow(2).flatten(1).mean(1)
+        terms["mse_gt"].append(per_sample.mean())
+        terms["psnr_loss"].append((10 * torch.log10(per_sample + opts.psnr_eps)).mean())
         if opts.lpips is not None:
             terms["lpips_gt"].append(opts.lpips(y.flatten(0, 1), gt.flatten(0, 1)))
-            terms["lpips_full"].append(opts.lpips(y.flatten(0, 1), full.flatten(0, 1)))
+        if use_full:
+            with torch.no_grad():
+                full = ((ae.decode(z) + 1) / 2).transpose(1, 2).float()  # type: ignore[union-attr]
+            terms["mse_full"].append(F.mse_loss(y, full))
+            if opts.lpips is not None:
+                terms["lpips_full"].append(opts.lpips(y.flatten(0, 1), full.flatten(0, 1)))
     out = {k: torch.stack(v).mean() for k, v in terms.items() if v}
-    loss = out["mse_gt"] + out["mse_full"]
+    if opts.decoder_loss not in ("mse", "psnr"):
+        raise ValueError(f"decoder_loss must be 'mse' or 'psnr', got '{opts.decoder_loss}'")
+    # "psnr": every sample counts by its PSNR, so easy (BI) samples are not drowned by hard (real-world) ones
+    gt_term = out["mse_gt"] if opts.decoder_loss == "mse" else out["psnr_loss"]
+    loss = gt_term + opts.full_weight * out.get("mse_full", 0.0)
     if "lpips_gt" in out:
-        loss = loss + opts.lpips_weight * (out["lpips_gt"] + out["lpips_full"])
+        loss = loss + opts.lpips_weight * (out["lpips_gt"] + opts.full_weight * out.get("lpips_full", 0.0))
     return {"loss": loss, **{k: v.detach() for k, v in out.items()}}
 
 

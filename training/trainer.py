@@ -38,7 +38,7 @@ from training.losses import load_lpips
 from vsrcore.errors import UserFacingError
 
 
-MODEL_PRESETS = {"flashvsr-tiny": "tiny", "flashvsr-v1.1": "official", "flashvsr-v1": "official-v1"}
+MODEL_PRESETS = {"flashvsr-tiny": "flashvsr-tiny", "flashvsr-v1.1": "official", "flashvsr-v1": "official-v1"}
 STAGE_DIRS = {"0": "stage0", "1": "stage1", "2": "stage2", "3": "stage3", "decoder": "decoder"}
 TRAINABLE = {
     "0": ("ae",),
@@ -61,12 +61,14 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 0.01
     warmup: int = 0
+    lr_schedule: str = "constant"  # constant | cosine (to 0 at `steps`)
     grad_clip: float = 1.0
     videos: int = 1
     images: int = 2
     latents: int = 4  # T: clips have 4T + 1 frames
     crop: int = 128
     degradation: str = "realbasicvsr"
+    target: str = "preset"  # preset (the preset's GT, e.g. USM-sharpened) | source (the clean crop)
     scale: int = 4
     seed: int = 0
     split: str | None = "train"
@@ -111,14 +113,20 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
         torch.manual_seed(cfg.seed)
         parts: dict[str, nn.Module] = {}
         context = None
-        if stage != "0":
+        # a decoder on student latents with no full-decoder term never touches the autoencoder
+        no_ae = (
+            stage == "decoder"
+            and cfg.options.get("decoder_latents") == "student"
+            and not cfg.options.get("full_weight", 1.0)
+        )
+        if stage == "0":
+            parts["ae"] = TinyVideoAE(model_cfg)
+        elif not no_ae:
             ae_t, _, p = _prerequisite(cfg, "0")
             ae = TinyVideoAE(model_cfg)
             ae.load_state_dict(part_state(ae_t, "ae"))
             parts["ae"] = ae
             sources["ae"] = str(p)
-        else:
-            parts["ae"] = TinyVideoAE(model_cfg)
         if stage in ("1", "2", "3"):
             parts["dit"], parts["lq_proj"] = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
         if stage == "1":
@@ -139,6 +147,12 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
             sources["real_score"] = sources["fake_score_init"] = str(p1)
         if stage == "decoder":
             parts["tcdecoder"] = TCDecoder.from_config(model_cfg)
+            if cfg.options.get("decoder_latents") == "student":
+                t3, _, p3 = _prerequisite(cfg, "3")
+                parts["dit"], parts["lq_proj"] = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
+                parts["dit"].load_state_dict(part_state(t3, "dit"))
+                parts["lq_proj"].load_state_dict(part_state(t3, "lq_proj"))
+                context, sources["student"] = t3["context"], str(p3)
     for name, m in parts.items():
         train = name in TRAINABLE[stage]
         m.train(train).requires_grad_(train)
@@ -199,7 +213,8 @@ class LossLog:
         for key in [k for k in self.rows[0] if k not in ("step", "time_s", "lr", "window")]:
             vals = [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in self.rows]
             ax.plot(steps, vals, label=key)
-        ax.set_yscale("log")
+        positive = all(float(r[k]) > 0 for r in self.rows for k in r if k not in ("step", "time_s") and r[k])
+        ax.set_yscale("log" if positive else "linear")
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -208,6 +223,16 @@ class LossLog:
         with atomic_path(self.path.with_suffix(".png")) as tmp:
             fig.savefig(tmp, format="png", dpi=90)
         plt.close(fig)
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up over `warmup` steps, then constant or cosine decay to 0 at `steps`."""
+    lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
+    if cfg.lr_schedule == "cosine":
+        lr *= 0.5 * (1 + math.cos(math.pi * min(step / max(cfg.steps, 1), 1.0)))
+    elif cfg.lr_schedule != "constant":
+        raise UserFacingError(f"unknown lr schedule '{cfg.lr_schedule}' (constant, cosine)")
+    return lr
 
 
 def _dist() -> tuple[int, int, int]:
@@ -261,7 +286,9 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
     items = list_media(cfg.data, cfg.split)
     spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop)
     dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
-    degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed)
+    if cfg.target not in ("preset", "source"):
+        raise UserFacingError(f"unknown target '{cfg.target}' (preset, source)")
+    degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed, target=cfg.target)
     loader = make_loader(dataset, degrader, start_step=start, steps=cfg.steps, workers=cfg.workers, rank=rank,
                          world=world)  # fmt: skip
     meta_base = {
@@ -287,14 +314,14 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
     }
     logger = LossLog(folder, start) if rank == 0 else None
     step_fn = STEP_FNS[cfg.stage]
-    extra = () if cfg.stage in ("0", "decoder") else (context,)
+    extra = () if context is None else (context,)
     t0, last, path = time.perf_counter(), {}, None
     step = start
     for batch in loader:
         from vsrcore.rng import torch_generator
 
         gen = torch_generator(cfg.seed, f"step/{step}")
-        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
+        lr = learning_rate(cfg, step)
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

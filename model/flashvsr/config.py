@@ -1,8 +1,8 @@
 """FlashVSR architecture configuration: one dataclass, named presets.
 
 `official` reproduces the released model (Wan2.1-T2V-1.3B DiT + LQ projection + Tiny Conditional Decoder) so that
-the official weight files load with strict key matching; `tiny` keeps every structural feature at toy widths for
-CPU tests. No torch import here.
+the official weight files load with strict key matching; `flashvsr-tiny` is the small model the toolkit trains and
+bundles; `tiny` keeps every structural feature at toy widths for CPU tests. No torch import here.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class FlashVSRConfig:
     tc_cond_unshuffle: tuple[int, int, int] = (4, 8, 8)  # LR conditioning: 3 * 4 * 8 * 8 = 768 channels
     tc_time_upscale: tuple[bool, bool] = (True, True)
     tc_space_upscale: tuple[bool, bool, bool] = (True, True, True)
+    # Residual TCDecoder (not in the release): output = upsampled LR + decoder(...), last conv zero-initialised,
+    # so an untrained decoder returns the bicubic upsampling and training learns the correction.
+    tc_residual: bool = False
     # --- Wan2.1 VAE decoder (Full mode); latent channels = out_dim ---
     vae_dim: int = 96
     vae_dim_mult: tuple[int, int, int, int] = (1, 2, 4, 4)
@@ -100,7 +103,7 @@ class FlashVSRConfig:
 
     @classmethod
     def from_name(cls, name: str, **overrides: Any) -> FlashVSRConfig:
-        """A named preset (`official`, `official-v1`, `tiny`) with optional field overrides."""
+        """A named preset (`official`, `official-v1`, `flashvsr-tiny`, `tiny`) with optional field overrides."""
         if name not in PRESETS:
             import difflib
 
@@ -116,7 +119,22 @@ class FlashVSRConfig:
 PRESETS: dict[str, FlashVSRConfig] = {
     "official": FlashVSRConfig(),
     "official-v1": FlashVSRConfig(name="official-v1", lq_variant="buffer"),
-    # Every structural feature, toy widths. Head dim 32 -> RoPE split 12/10/10 by the official rule.
+    # The bundled, trained model (`flashvsr train`): every structural feature at small widths, a residual
+    # TCDecoder. Head dim 32 -> RoPE split 12/10/10.
+    "flashvsr-tiny": FlashVSRConfig(
+        name="flashvsr-tiny",
+        dim=128,
+        ffn_dim=256,
+        num_heads=4,
+        num_layers=4,
+        text_dim=32,
+        freq_dim=64,
+        lq_hidden=(64, 96),
+        tc_channels=(64, 32, 16, 16),
+        tc_residual=True,
+        vae_dim=32,
+    ),
+    # Every structural feature, toy widths (tests). Head dim 32 -> RoPE split 12/10/10 by the official rule.
     "tiny": FlashVSRConfig(
         name="tiny",
         dim=64,

@@ -381,8 +381,9 @@ class FlashVSRModel(VSRModel):
 # ------------------------------------------------------------------------------------------------------------------
 # construction: presets, weights
 # ------------------------------------------------------------------------------------------------------------------
-PRESET_CONFIG = {"flashvsr-v1": "official-v1", "flashvsr-v1.1": "official", "flashvsr-tiny": "tiny"}
+PRESET_CONFIG = {"flashvsr-v1": "official-v1", "flashvsr-v1.1": "official", "flashvsr-tiny": "flashvsr-tiny"}
 TINY_WEIGHTS_FILE = "flashvsr-tiny.safetensors"
+BUNDLED_DIR = Path(__file__).parent / "bundled"  # the committed flashvsr-tiny weights and their model card
 
 
 def _dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
@@ -410,7 +411,8 @@ def _tiny_weights(weights_dir: str | Path | None) -> Path | None:
         for p in (d / "flashvsr-tiny" / TINY_WEIGHTS_FILE, d / TINY_WEIGHTS_FILE):
             if p.is_file():
                 return p
-    return None
+    bundled = BUNDLED_DIR / TINY_WEIGHTS_FILE
+    return bundled if bundled.is_file() else None
 
 
 def load_bundle(model: FlashVSRModel, path: Path) -> None:
@@ -420,6 +422,11 @@ def load_bundle(model: FlashVSRModel, path: Path) -> None:
     state = read_state_dict(path)
     for part, module in model.modules().items():
         sub = {k[len(part) + 1 :]: v for k, v in state.items() if k.startswith(part + ".")}
+        if not sub:
+            raise UserFacingError(
+                f"{path}: the bundle has no '{part}' weights (mode '{model.mode}'); export one that has them "
+                f"(`flashvsr train --stage export` without --tiny-only) or use another mode"
+            )
         load_strict(module, sub, f"{path} [{part}]")
     if "context" not in state:
         raise UserFacingError(f"{path}: no 'context' tensor in the bundle")

@@ -9,7 +9,9 @@ Input per latent frame: the LR video (upsampled to output size, in [-1, 1]) pixe
 3*4*8*8 = 768 channels, concatenated *in front of* the 16 latent channels. Each latent frame becomes 4 output frames
 (two temporal x2 TGrows), 8x larger spatially. MemBlocks see the previous frame's input at their depth, so the
 decoder streams: memory carries over between `decode` calls, and the first call drops the first 3 frames.
-Output is roughly in [0, 1] (no clamp, as upstream).
+Output is roughly in [0, 1] (no clamp, as upstream). With `residual=True` (the bundled `flashvsr-tiny`, not the
+release) the decoder predicts a correction added to the conditioning frames mapped to [0, 1]; its RGB conv starts at
+zero, so an untrained residual decoder outputs the upsampled LR.
 """
 
 from __future__ import annotations
@@ -94,10 +96,12 @@ class TCDecoder(nn.Module):
         time_upscale: tuple[bool, bool] = (True, True),
         space_upscale: tuple[bool, bool, bool] = (True, True, True),
         cond_unshuffle: tuple[int, int, int] = (4, 8, 8),
+        residual: bool = False,
     ) -> None:
         super().__init__()
         n = channels
         self.cond_factors = cond_unshuffle
+        self.residual = residual
         self.frames_to_trim = 2 ** sum(time_upscale) - 1
 
         def deepen(c: int) -> list[nn.Module]:
@@ -119,6 +123,9 @@ class TCDecoder(nn.Module):
         layers += stage(n[2], n[3], space_upscale[2], 2 if time_upscale[1] else 1)
         layers += [*deepen(n[3]), conv3x3(n[3], 3)]
         self.decoder = nn.Sequential(*layers)
+        if residual:
+            nn.init.zeros_(layers[-1].weight)
+            nn.init.zeros_(layers[-1].bias)
         self.reset()
 
     @classmethod
@@ -130,6 +137,7 @@ class TCDecoder(nn.Module):
             tuple(cfg.tc_time_upscale),
             tuple(cfg.tc_space_upscale),
             tuple(cfg.tc_cond_unshuffle),
+            cfg.tc_residual,
         )
 
     def reset(self) -> None:
@@ -158,9 +166,17 @@ class TCDecoder(nn.Module):
         in [-1, 1] (F = 4T, or 4T - 3 on the first call). Returns (B, frames, 3, 8h, 8w), roughly in [0, 1]."""
         if cond is not None:
             latents = torch.cat([cond_unshuffle(cond, self.cond_factors).to(latents.dtype), latents], dim=2)
+        elif self.residual:
+            raise ValueError("a residual TCDecoder needs the LR conditioning frames")
         first = not self._started
         self._started = True
         out = self._run(latents)
+        if self.residual:
+            assert cond is not None
+            t = self.cond_factors[0]
+            pad = (-cond.shape[2]) % t  # cond_unshuffle's front padding: output frame i <-> padded cond frame i
+            base = torch.cat([cond[:, :, :1].expand(-1, -1, pad, -1, -1), cond], dim=2) if pad else cond
+            out = out + ((base.transpose(1, 2) + 1) / 2).to(out.dtype)
         return out[:, self.frames_to_trim :] if first else out
 
     def forward(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:

@@ -36,6 +36,13 @@ def test_samples_dataset_is_small_and_paired() -> None:
     np.testing.assert_array_equal(again.lq, clips[0].lq)
     with pytest.raises(DatasetError, match="one of"):
         next(iter(ds.clips(lq="jpeg")))
+    # the reference is the source HR for every LQ variant (RealBasicVSR's own GT is USM-sharpened), and the set
+    # is the held-out split that training never reads
+    real = next(iter(ds.clips(lq="realbasicvsr")))
+    np.testing.assert_array_equal(real.gt, clips[0].gt)
+    from vsrcore.samples import HELDOUT
+
+    assert {c.name for c in clips} <= HELDOUT
 
 
 def test_folder_dataset_names_exactly_what_is_missing(tmp_path: Path) -> None:

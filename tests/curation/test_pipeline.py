@@ -46,6 +46,14 @@ def test_shards_readable_and_streamable(curated: Path) -> None:
     assert set(keys) == set(df["id"]) and all("json" in v and len(v) == 2 for v in keys.values())
 
 
+def test_held_out_samples_go_to_the_val_split(curated: Path) -> None:
+    df = pd.read_parquet(curated / "manifest.parquet")
+    name = df["source_path"].map(lambda p: Path(p).name)
+    held = name.isin(["bikes.mp4", "flower_crop_1024x768.png"])  # vsrcore.samples.HELDOUT members
+    assert held.any() and (~held).any()
+    assert (df.loc[held, "split"] == "val").all() and (df.loc[~held, "split"] == "train").all()
+
+
 def test_stream_copied_clips_are_bit_exact(curated: Path) -> None:
     import av
 

@@ -232,3 +232,21 @@ def test_tiny_dit_flex_equals_reference_on_cuda(tiny: FlashVSRConfig) -> None:
             for b in ("reference", "flex")
         ]
     torch.testing.assert_close(outs[1], outs[0], rtol=1e-3, atol=1e-3)
+
+
+def test_residual_tcdecoder_starts_as_the_upsampled_lr_and_streams() -> None:
+    cfg = FlashVSRConfig.from_name("tiny", tc_residual=True)
+    torch.manual_seed(0)
+    dec = TCDecoder.from_config(cfg).eval()
+    lat = torch.randn(1, 3, cfg.in_dim, 2, 2)
+    cond = torch.rand(1, 3, 9, 16, 16) * 2 - 1  # 1 + 4 + 4 frames <-> 3 latents
+    with torch.no_grad():
+        whole = dec(lat, cond)
+        assert torch.allclose(whole, ((cond + 1) / 2).transpose(1, 2))  # zero-initialised correction
+        torch.nn.init.normal_(dec.decoder[-1].weight, std=0.1)  # a trained decoder: streaming == whole clip
+        whole = dec(lat, cond)
+        dec.reset()
+        parts = [dec.decode(lat[:, :1], cond[:, :, :1]), dec.decode(lat[:, 1:], cond[:, :, 1:])]
+    assert torch.allclose(torch.cat(parts, 1), whole, atol=1e-5)
+    with pytest.raises(ValueError, match="conditioning"):
+        dec(lat)

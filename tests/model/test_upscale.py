@@ -13,11 +13,14 @@ import torch
 
 from model import MODELS
 from model.flashvsr.pipeline import FlashVSRModel, build_flashvsr, pad_to_multiple
-from vsrcore.errors import MissingWeights
+from vsrcore.errors import MissingWeights, UserFacingError
 
 
 def _tiny(**kw: object) -> FlashVSRModel:
-    with warnings.catch_warnings():
+    """flashvsr-tiny with seeded random weights (the bundled file hidden), for structural tests."""
+    from unittest import mock
+
+    with warnings.catch_warnings(), mock.patch("model.flashvsr.pipeline.BUNDLED_DIR", Path("/nonexistent")):
         warnings.simplefilter("ignore")
         return build_flashvsr("flashvsr-tiny", device="cpu", allow_random_weights=True, **kw)  # type: ignore[arg-type]
 
@@ -33,11 +36,31 @@ def test_registry_lists_presets_without_torch() -> None:
 def test_missing_weights_are_refused_unless_random_is_allowed(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
+    monkeypatch.setattr("model.flashvsr.pipeline.BUNDLED_DIR", tmp_path / "no-bundle")
     with pytest.raises(MissingWeights, match="flashvsr-tiny.safetensors"):
         build_flashvsr("flashvsr-tiny", device="cpu", weights_dir=tmp_path)
     with pytest.raises(MissingWeights, match=r"flashvsr-v1.1/diffusion_pytorch_model_streaming_dmd.safetensors"):
         MODELS.build("flashvsr-v1.1", device="cpu", weights_dir=tmp_path)
     assert _tiny().random_weights
+
+
+def test_bundled_tiny_weights_load_without_a_weights_dir(tmp_path: Path, monkeypatch) -> None:
+    import hashlib
+
+    from model.flashvsr.pipeline import BUNDLED_DIR
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
+    bundle = BUNDLED_DIR / "flashvsr-tiny.safetensors"
+    card = (BUNDLED_DIR / "MODEL_CARD.md").read_text()
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() in card  # the card names the file it describes
+    m = build_flashvsr("flashvsr-tiny", device="cpu")
+    assert not m.random_weights and m.cfg.tc_residual
+    x = torch.rand(3, 3, 16, 24, generator=torch.Generator().manual_seed(0))
+    y = m.upscale(x)
+    assert y.shape == (3, 3, 64, 96) and torch.isfinite(y).all()
+    with pytest.raises(UserFacingError, match="vae_decoder"):  # the bundle is tiny-mode only
+        build_flashvsr("flashvsr-tiny", device="cpu", mode="full")
 
 
 @pytest.mark.parametrize("name", ["bicubic", "lanczos"])
@@ -164,6 +187,7 @@ def test_cli_bad_input_and_missing_weights_are_one_line(tmp_path: Path, capsys, 
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
+    monkeypatch.setattr("model.flashvsr.pipeline.BUNDLED_DIR", tmp_path / "no-bundle")
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video")
     assert main(["upscale", str(bad), "-o", str(tmp_path / "o.mp4"), "--model", "bicubic"]) == 2

@@ -56,3 +56,17 @@ def test_realbasicvsr_degradation_runs(media_dir: Path) -> None:
         tuple(b.video_lq.shape) == (1, 5, 3, 32, 32)
         and 0.0 <= float(b.video_lq.min()) <= float(b.video_lq.max()) <= 1.0
     )
+
+
+def test_a_preset_list_draws_one_preset_per_sample_deterministically() -> None:
+    clips = torch.rand(6, 1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    ids = [f"s{i}" for i in range(6)]
+    deg = Degrader("bicubic,bd", scale=4, seed=1)
+    lq, gt, rec = deg.degrade(clips, ids)
+    chosen = [r["preset"] for r in rec]
+    assert set(chosen) == {"bicubic", "bd"} and tuple(lq.shape) == (6, 1, 3, 8, 8)
+    again, _, rec2 = deg.degrade(clips.flip(0), ids[::-1])
+    assert [r["preset"] for r in rec2] == chosen[::-1] and torch.equal(again, lq.flip(0))
+    for k, preset in enumerate(chosen):  # each sample equals a single-preset degradation of it
+        alone, _, _ = Degrader(preset, scale=4, seed=1).degrade(clips[k : k + 1], [ids[k]])
+        assert torch.allclose(alone[0], lq[k])

@@ -124,6 +124,25 @@ def test_decoder_loss_decreases(ae: TinyVideoAE) -> None:
     assert last < 0.7 * first
 
 
+def test_decoder_on_student_latents_trains_the_residual_decoder(ae: TinyVideoAE) -> None:
+    cfg = FlashVSRConfig.from_name("tiny", tc_residual=True)
+    parts = _dit_parts(ae)
+    for name in ("dit", "lq_proj"):
+        _frozen(parts[name])
+    torch.manual_seed(3)
+    parts["tcdecoder"] = TCDecoder.from_config(cfg).train()
+    ctx = torch.randn(1, 16, CFG.text_dim)
+    opts = S.StageOptions(decoder_latents="student", full_weight=0.0)  # the random test AE is no target
+    batch = _batch(128, t_lat=2, images=1)
+    first, last = _overfit(S.decoder_step, parts, batch, 10, 3e-4, ctx, key="mse_gt", opts=opts)
+    # the untrained residual decoder already is the bicubic upsampling (its first loss), and training improves on it
+    bicubic = (S.upsample_lq(batch.video_lq[:, :5], 4).transpose(1, 2) + 1) / 2
+    video_bicubic = float(torch.nn.functional.mse_loss(bicubic, batch.video_gt[:, :5]))
+    assert first < 2 * video_bicubic + 0.05 and last < first
+    with pytest.raises(ValueError, match="student"):
+        S.decoder_step({"ae": parts["ae"], "tcdecoder": parts["tcdecoder"]}, batch, torch.Generator(), opts)
+
+
 def test_random_causal_window_follows_the_official_distribution() -> None:
     g = torch.Generator().manual_seed(0)
     w = [S.random_causal_window(10, g) for _ in range(2000)]

@@ -42,12 +42,21 @@ class Sample:
             )
         return Path(list(spec.submodule_search_locations)[0]) / self.relpath
 
+    @property
+    def split(self) -> str:
+        """ "heldout" (the benchmark's `samples` set; training never reads it) or "train"."""
+        return "heldout" if self.name in HELDOUT else "train"
+
     def available(self) -> bool:
         try:
             return self.path().exists()
         except MissingDependency:
             return False
 
+
+# The held-out split: the benchmark's `samples` set; the `samples` curation preset sends these to the val split, so
+# `flashvsr train` (which reads the train split) never sees them.
+HELDOUT = frozenset({"city", "bikes", "flower", "astronaut", "coffee"})
 
 _SKV = "datasets/data/"
 SAMPLES: dict[str, Sample] = {
@@ -223,6 +232,12 @@ def sample_path(name: str) -> Path:
     return get_sample(name).path()
 
 
-def list_samples(kind: str | None = None, available_only: bool = False) -> list[Sample]:
-    """Samples (optionally one kind), in registry order."""
-    return [s for s in SAMPLES.values() if (kind is None or s.kind == kind) and (not available_only or s.available())]
+def list_samples(kind: str | None = None, available_only: bool = False, split: str | None = None) -> list[Sample]:
+    """Samples (optionally one kind, one split), in registry order."""
+    return [
+        s
+        for s in SAMPLES.values()
+        if (kind is None or s.kind == kind)
+        and (split is None or s.split == split)
+        and (not available_only or s.available())
+    ]

@@ -1,0 +1,118 @@
+"""Whole-clip sampling from a training run: the multi-step teacher (stage 1, full attention) or the one-step student
+(stage 3, block-sparse causal), decoded by the run's TCDecoder. For the one-step vs multi-step comparison under
+the benchmark's protocol, as a command method:
+
+    flashvsr bench --methods flashvsr-tiny --weights-dir RUN \\
+      --command-method 'teacher-8="python -m training.sample --run RUN --stage 1 --steps 8 {input} {output}"'
+
+Input: a folder of LR frames (PNG/JPG, sorted); output: the x`scale` frames as PNG, same count. Sampling is Euler
+on the flow-matching ODE (x_t = (1 - s) x0 + s eps, v = eps - x0) from unit noise at s = 1 over `steps` shifted
+sigmas (shift 5, the training shift); one step is exactly the student's `predict_x0`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from model.flashvsr.colorfix import color_fix
+from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.lq_proj import LQProjection
+from model.flashvsr.tc_decoder import TCDecoder
+from model.flashvsr.transformer import AttentionSettings, WanDiT
+from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
+from training.stages import lq_tokens, upsample_lq
+from vsrcore.errors import UserFacingError
+
+
+def shifted_sigmas(steps: int, shift: float = 5.0) -> list[float]:
+    """steps + 1 noise levels from 1 to 0, shifted towards 1 like the training draw: s' = k s / (1 + (k - 1) s)."""
+    lin = torch.linspace(1.0, 0.0, steps + 1)
+    return (shift * lin / (1 + (shift - 1) * lin)).tolist()
+
+
+class RunSampler:
+    """DiT + LQ projection of one stage of a run directory, and the run's TCDecoder. LR frames (F, C, h, w) in
+    [0, 1] -> SR frames (F, C, s*h, s*w) in [0, 1]."""
+
+    def __init__(self, run: str | Path, stage: str = "1", scale: int = 4, device: str = "cpu") -> None:
+        run = Path(run)
+        ckpt = latest_checkpoint(run / f"stage{stage}")
+        dec = latest_checkpoint(run / "decoder")
+        if ckpt is None or dec is None:
+            raise UserFacingError(f"{run}: sampling needs a stage{stage} and a decoder checkpoint")
+        tensors, meta = load_checkpoint(ckpt)
+        self.cfg = FlashVSRConfig(**_config_args(meta["model_config"]))
+        self.dit, self.lq_proj = WanDiT(self.cfg), LQProjection.from_config(self.cfg)
+        self.dit.load_state_dict(part_state(tensors, "dit"))
+        self.lq_proj.load_state_dict(part_state(tensors, "lq_proj"))
+        self.context = tensors["context"].to(device)
+        self.tc = TCDecoder.from_config(self.cfg)
+        self.tc.load_state_dict(part_state(load_checkpoint(dec)[0], "tcdecoder"))
+        for m in (self.dit, self.lq_proj, self.tc):
+            m.to(device).eval().requires_grad_(False)
+        self.stage, self.scale, self.device = stage, scale, torch.device(device)
+        window = int(self.cfg.kv_ratio) + 1
+        self.attention = (
+            AttentionSettings(sparse_ratio=None, topk_ratio=None, local_range=None)
+            if stage == "1"
+            else AttentionSettings.from_config(self.cfg, causal_window=window)
+        )
+
+    @torch.no_grad()
+    def __call__(self, lr: Tensor, steps: int = 1, seed: int = 0, fix: str = "adain") -> Tensor:
+        n, _, h, w = lr.shape
+        t = -(-(n + 3) // 4)  # latents for n output frames (4t - 3 >= n)
+        t += t % 2  # whole chunks of 2 latents for the block-sparse causal attention
+        mult = 128 // self.scale
+        hp, wp = -(-h // mult) * mult, -(-w // mult) * mult
+        x = F.pad(lr.float(), (0, wp - w, 0, hp - h), mode="replicate")  # (n, C, hp, wp)
+        x = torch.cat([x, x[-1:].expand(4 * t + 1 - n, -1, -1, -1)]).to(self.device)[None]  # (1, 4t+1, C, hp, wp)
+        lq = lq_tokens(self.lq_proj, x, self.scale)
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(1, self.cfg.in_dim, t, hp * self.scale // 8, wp * self.scale // 8, generator=g)
+        z = z.to(self.device)
+        sig = shifted_sigmas(steps)
+        for s, s_next in zip(sig[:-1], sig[1:], strict=True):
+            v = self.dit(z, self.context, timestep=torch.tensor([s * 1000.0], device=self.device), lq=lq,
+                         attention=self.attention)  # fmt: skip
+            z = z + (s_next - s) * v
+        cond = upsample_lq(x[:, : 4 * t - 3], self.scale)  # (1, C, 4t-3, H, W) in [-1, 1]
+        y = self.tc(z.transpose(1, 2), cond)[0, :n, :, : h * self.scale, : w * self.scale].float()
+        ref = ((cond[0, :, :n, : h * self.scale, : w * self.scale] + 1) / 2).transpose(0, 1)
+        return color_fix(y, ref, fix)  # type: ignore[arg-type]
+
+
+def _config_args(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m training.sample --run RUN [--stage 1|3] [--steps N] INPUT_DIR OUTPUT_DIR`."""
+    p = argparse.ArgumentParser(prog="python -m training.sample", description=__doc__.split("\n\n")[0])
+    p.add_argument("input", help="folder of LR frames")
+    p.add_argument("output", help="folder for the SR frames (PNG)")
+    p.add_argument("--run", required=True, help="training run directory")
+    p.add_argument("--stage", default="1", choices=["1", "2", "3"], help="1: teacher (full attention); 2/3: causal")
+    p.add_argument("--steps", type=int, default=1)
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--color-fix", default="adain", choices=["adain", "wavelet", "none"])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = p.parse_args(argv)
+    from vsrcore.video.write import read_image_sequence, write_image_sequence
+
+    lr = torch.from_numpy(read_image_sequence(args.input)).permute(0, 3, 1, 2).float() / 255
+    sampler = RunSampler(args.run, args.stage, args.scale, args.device)
+    sr = sampler(lr, args.steps, args.seed, args.color_fix)
+    out = (sr.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    write_image_sequence(args.output, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
