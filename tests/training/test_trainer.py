@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 from training.trainer import TrainConfig, train
 
 
@@ -46,6 +48,32 @@ def test_cli_trains_every_stage_and_exports_a_loadable_bundle(media_dir: Path, t
     assert main(["train", "--stage", "export", "--out", out]) == 0
     model = build_flashvsr("flashvsr-tiny", weights_dir=out, device="cpu")
     assert not model.random_weights
+    small = tmp_path / "small" / "flashvsr-tiny.safetensors"
+    assert main(["train", "--stage", "export", "--out", out, "--half", "--tiny-only", "--export-to", str(small)]) == 0
+    assert small.stat().st_size < (Path(out) / "flashvsr-tiny.safetensors").stat().st_size
+    assert not build_flashvsr("flashvsr-tiny", weights_dir=small.parent, device="cpu").random_weights
+    # whole-clip sampling from the run: the multi-step teacher and the one-step student, frames in -> frames out
+    from training.sample import main as sample_main
+    from training.sample import shifted_sigmas
+    from vsrcore.video.write import read_image_sequence, write_image_sequence
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 12, 20, 3), dtype=np.uint8)
+    write_image_sequence(tmp_path / "lr", frames)
+    for stage, steps in (("1", "3"), ("3", "1")):
+        dst = tmp_path / f"sr{stage}"
+        assert sample_main(["--run", out, "--stage", stage, "--steps", steps, "--device", "cpu",
+                            str(tmp_path / "lr"), str(dst)]) == 0  # fmt: skip
+        assert read_image_sequence(dst).shape == (3, 48, 80, 3)
+    sig = shifted_sigmas(4)
+    assert sig[0] == 1.0 and sig[-1] == 0.0 and all(a > b for a, b in zip(sig, sig[1:], strict=False))
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero(tmp_path: Path) -> None:
+    from training.trainer import learning_rate
+
+    cfg = TrainConfig(stage="0", data=[], out=str(tmp_path), lr=1.0, steps=100, warmup=10, lr_schedule="cosine")
+    lrs = [learning_rate(cfg, k) for k in range(100)]
+    assert lrs[0] < lrs[9] and abs(lrs[50] - 0.5) < 1e-9 and lrs[99] < 1e-3
 
 
 def test_missing_prerequisite_says_which(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
