@@ -13,6 +13,7 @@ sigmas (shift 5, the training shift); one step is exactly the student's `predict
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -21,11 +22,11 @@ from torch import Tensor
 
 from model.flashvsr.colorfix import color_fix
 from model.flashvsr.config import FlashVSRConfig
-from model.flashvsr.lq_proj import LQProjection
 from model.flashvsr.tc_decoder import TCDecoder
-from model.flashvsr.transformer import AttentionSettings, WanDiT
+from model.flashvsr.transformer import AttentionSettings
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
 from training.stages import lq_tokens, upsample_lq
+from training.trainer import load_dit
 from vsrcore.errors import UserFacingError
 
 
@@ -46,10 +47,8 @@ class RunSampler:
         if ckpt is None or dec is None:
             raise UserFacingError(f"{run}: sampling needs a stage{stage} and a decoder checkpoint")
         tensors, meta = load_checkpoint(ckpt)
-        self.cfg = FlashVSRConfig(**_config_args(meta["model_config"]))
-        self.dit, self.lq_proj = WanDiT(self.cfg), LQProjection.from_config(self.cfg)
-        self.dit.load_state_dict(part_state(tensors, "dit"))
-        self.lq_proj.load_state_dict(part_state(tensors, "lq_proj"))
+        self.cfg = FlashVSRConfig.from_dict(meta["model_config"])
+        self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
         self.tc = TCDecoder.from_config(self.cfg)
         self.tc.load_state_dict(part_state(load_checkpoint(dec)[0], "tcdecoder"))
@@ -87,10 +86,6 @@ class RunSampler:
         return color_fix(y, ref, fix)  # type: ignore[arg-type]
 
 
-def _config_args(d: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m training.sample --run RUN [--stage 1|3] [--steps N] INPUT_DIR OUTPUT_DIR`."""
     p = argparse.ArgumentParser(prog="python -m training.sample", description=__doc__.split("\n\n")[0])
@@ -106,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from vsrcore.video.write import read_image_sequence, write_image_sequence
 
-    lr = torch.from_numpy(read_image_sequence(args.input)).permute(0, 3, 1, 2).float() / 255
-    sampler = RunSampler(args.run, args.stage, args.scale, args.device)
+    try:
+        lr = torch.from_numpy(read_image_sequence(args.input)).permute(0, 3, 1, 2).float() / 255
+        sampler = RunSampler(args.run, args.stage, args.scale, args.device)
+    except UserFacingError as e:
+        print(f"python -m training.sample: {e}", file=sys.stderr)
+        return 2
     sr = sampler(lr, args.steps, args.seed, args.color_fix)
     out = (sr.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     write_image_sequence(args.output, out)

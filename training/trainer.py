@@ -105,6 +105,15 @@ def seeded_context(model_cfg: FlashVSRConfig, seed: int) -> Tensor:
     return torch.randn(1, 16, model_cfg.text_dim, generator=g)
 
 
+def load_dit(model_cfg: FlashVSRConfig, tensors: dict[str, Tensor] | None = None) -> tuple[WanDiT, LQProjection]:
+    """A DiT and its LQ projection, with a checkpoint's `dit.*` / `lq_proj.*` weights when given."""
+    dit, lq_proj = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
+    if tensors is not None:
+        dit.load_state_dict(part_state(tensors, "dit"))
+        lq_proj.load_state_dict(part_state(tensors, "lq_proj"))
+    return dit, lq_proj
+
+
 def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, nn.Module], Tensor | None, dict]:
     """Modules of the stage (trainable and frozen, on the CPU), the prompt context, and where the frozen /
     initial weights came from."""
@@ -127,31 +136,23 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
             ae.load_state_dict(part_state(ae_t, "ae"))
             parts["ae"] = ae
             sources["ae"] = str(p)
-        if stage in ("1", "2", "3"):
-            parts["dit"], parts["lq_proj"] = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
         if stage == "1":
+            parts["dit"], parts["lq_proj"] = load_dit(model_cfg)
             context = seeded_context(model_cfg, cfg.seed)
         if stage in ("2", "3"):
-            src = "2" if stage == "3" else "1"
-            t, _, p = _prerequisite(cfg, src)
-            parts["dit"].load_state_dict(part_state(t, "dit"))
-            parts["lq_proj"].load_state_dict(part_state(t, "lq_proj"))
+            t, _, p = _prerequisite(cfg, "2" if stage == "3" else "1")
+            parts["dit"], parts["lq_proj"] = load_dit(model_cfg, t)
             context, sources["init"] = t["context"], str(p)
         if stage == "3":
             t1, _, p1 = _prerequisite(cfg, "1")
-            for prefix in ("real", "fake"):
-                d, q = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
-                d.load_state_dict(part_state(t1, "dit"))
-                q.load_state_dict(part_state(t1, "lq_proj"))
-                parts[f"{prefix}_dit"], parts[f"{prefix}_lq"] = d, q
+            parts["real_dit"], parts["real_lq"] = load_dit(model_cfg, t1)
+            parts["fake_dit"], parts["fake_lq"] = load_dit(model_cfg, t1)
             sources["real_score"] = sources["fake_score_init"] = str(p1)
         if stage == "decoder":
             parts["tcdecoder"] = TCDecoder.from_config(model_cfg)
             if cfg.options.get("decoder_latents") == "student":
                 t3, _, p3 = _prerequisite(cfg, "3")
-                parts["dit"], parts["lq_proj"] = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
-                parts["dit"].load_state_dict(part_state(t3, "dit"))
-                parts["lq_proj"].load_state_dict(part_state(t3, "lq_proj"))
+                parts["dit"], parts["lq_proj"] = load_dit(model_cfg, t3)
                 context, sources["student"] = t3["context"], str(p3)
     for name, m in parts.items():
         train = name in TRAINABLE[stage]

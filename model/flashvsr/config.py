@@ -115,6 +115,11 @@ class FlashVSRConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FlashVSRConfig:
+        """Inverse of `to_dict` after a JSON round trip (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 
 PRESETS: dict[str, FlashVSRConfig] = {
     "official": FlashVSRConfig(),

@@ -81,3 +81,18 @@ def test_missing_prerequisite_says_which(media_dir: Path, tmp_path: Path, capsys
 
     assert main(["train", "--stage", "1", "--data", str(media_dir), "--out", str(tmp_path)]) == 2
     assert "stage-0 checkpoint" in capsys.readouterr().err
+
+
+def test_sample_names_a_missing_run_or_frame_folder_in_one_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from training.sample import main as sample_main
+
+    (tmp_path / "lr").mkdir()
+    assert sample_main(["--run", str(tmp_path / "norun"), str(tmp_path / "lr"), str(tmp_path / "sr")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(tmp_path / "lr") in err  # empty frame folder, named
+    from vsrcore.video.write import write_image_sequence
+
+    write_image_sequence(tmp_path / "lr", np.zeros((1, 8, 8, 3), np.uint8))
+    assert sample_main(["--run", str(tmp_path / "norun"), str(tmp_path / "lr"), str(tmp_path / "sr")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "norun" in err and "stage1" in err
