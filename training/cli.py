@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-to", help="export: bundle path (default RUN_DIR/<preset>.safetensors)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="StageOptions override, e.g. pixel_latents=2 (JSON values)")  # fmt: skip
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="model config override, e.g. tc_channels=[128,64,32,32] (JSON values; kept in the "
+                             "checkpoints and the exported bundle)")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -72,7 +75,16 @@ def run(args: argparse.Namespace) -> int:
             out[key] = value
         return out
 
-    options = {k: json.loads(v) for k, v in pairs(args.option, "--option").items()}
+    def json_pairs(items: list[str], what: str) -> dict[str, object]:
+        out = {}
+        for key, value in pairs(items, what).items():
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise UserFacingError(f"{what} {key}={value}: the value is not JSON") from None
+        return out
+
+    options = json_pairs(args.option, "--option")
     cfg = TrainConfig(
         stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
         warmup=args.warmup, lr_schedule=args.lr_schedule, videos=args.videos, images=args.images,
@@ -81,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
         resume=args.resume, init=pairs(args.init, "--init"), options=options,
+        model_overrides=json_pairs(args.config, "--config"),
     )  # fmt: skip
     summary = train(cfg)
     print(json.dumps(summary))

@@ -1,11 +1,13 @@
 """Export a run directory to the single-file `flashvsr-tiny.safetensors` bundle that `build_flashvsr` loads.
 
 Keys (`model.flashvsr.pipeline.load_bundle`): `dit.*`, `lq_proj.*` (the latest of stage 3, 2, 1), `tcdecoder.*`
-(decoder stage), `vae_decoder.*` (stage 0's decoder, for mode "full"), `context`.
+(decoder stage), `vae_decoder.*` (stage 0's decoder, for mode "full"), `context`; safetensors metadata
+`model_config`: the FlashVSRConfig the weights were trained with, as JSON (`build_flashvsr` builds from it).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
@@ -22,11 +24,12 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
     from vsrcore.atomic import atomic_path, write_json_atomic
 
     run = Path(run_dir)
-    tensors, sources = {}, {}
+    tensors, sources, model_cfg = {}, {}, None
     for stage in ("stage3", "stage2", "stage1"):
         p = latest_checkpoint(run / stage)
         if p is not None:
-            t, _ = load_checkpoint(p)
+            t, meta = load_checkpoint(p)
+            model_cfg = meta.get("model_config", model_cfg)
             tensors.update({f"dit.{k}": v for k, v in part_state(t, "dit").items()})
             tensors.update({f"lq_proj.{k}": v for k, v in part_state(t, "lq_proj").items()})
             tensors["context"] = t["context"]
@@ -36,7 +39,9 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
     for stage, src, dst in decoders[:1] if tiny_only else decoders:
         p = latest_checkpoint(run / stage)
         if p is not None:
-            t, _ = load_checkpoint(p)
+            t, meta = load_checkpoint(p)
+            if dst == "tcdecoder":  # the decoder stage's config is the latest (it may resize the decoder)
+                model_cfg = meta.get("model_config", model_cfg)
             tensors.update({f"{dst}.{k}": v for k, v in part_state(t, src).items()})
             sources[dst] = str(p)
     if "dit" not in sources or not ({"tcdecoder", "vae_decoder"} & set(sources)):
@@ -45,8 +50,12 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
         raise UserFacingError(f"{run}: a tiny-mode bundle needs the decoder stage's TCDecoder")
     path = Path(out) if out else run / f"{preset}.safetensors"
     dtype = "float16" if half else "float32"
+    metadata = {"preset": preset, "dtype": dtype}
+    if model_cfg is not None:
+        metadata["model_config"] = json.dumps(model_cfg)
     with atomic_path(path) as tmp:
         save_file({k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in tensors.items()},
-                  str(tmp), metadata={"preset": preset, "dtype": dtype})  # fmt: skip
-    write_json_atomic(path.with_suffix(".json"), {"preset": preset, "dtype": dtype, "sources": sources})
+                  str(tmp), metadata=metadata)  # fmt: skip
+    write_json_atomic(path.with_suffix(".json"), {"preset": preset, "dtype": dtype, "sources": sources,
+                                                  "model_config": model_cfg})  # fmt: skip
     return path

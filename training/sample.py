@@ -50,8 +50,9 @@ class RunSampler:
         self.cfg = FlashVSRConfig.from_dict(meta["model_config"])
         self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
-        self.tc = TCDecoder.from_config(self.cfg)
-        self.tc.load_state_dict(part_state(load_checkpoint(dec)[0], "tcdecoder"))
+        dec_tensors, dec_meta = load_checkpoint(dec)  # the decoder stage may have resized the TCDecoder
+        self.tc = TCDecoder.from_config(FlashVSRConfig.from_dict(dec_meta.get("model_config", meta["model_config"])))
+        self.tc.load_state_dict(part_state(dec_tensors, "tcdecoder"))
         for m in (self.dit, self.lq_proj, self.tc):
             m.to(device).eval().requires_grad_(False)
         self.stage, self.scale, self.device = stage, scale, torch.device(device)

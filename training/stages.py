@@ -47,7 +47,9 @@ class StageOptions:
     random_window: bool = True  # stages 2-3: randomised causal window / KV length
     decoder_latents: str = "gt"  # decoder stage: "gt" (encoded GT) or "student" (one-step latents of stage 3)
     full_weight: float = 1.0  # decoder stage: weight of the losses against the full (stage-0) decoder
-    decoder_loss: str = "mse"  # decoder stage, GT term: "mse" or "psnr" (mean over samples of 10 log10 MSE)
+    # decoder stage, GT term: "mse", "l1" (every pixel pulls equally, so heavily degraded samples do not drown
+    # clean ones) or "psnr" (mean over samples of 10 log10 MSE)
+    decoder_loss: str = "mse"
     psnr_eps: float = 1e-8  # "psnr": 10 log10(MSE + eps); a larger eps caps the weight of near-perfect samples
     lpips: PerceptualFn | None = field(default=None, repr=False)
 
@@ -284,7 +286,7 @@ def stage3_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Genera
 # ------------------------------------------------------------------------------------------------------------------
 def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Generator,
                  opts: StageOptions, context: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
-    """TCDecoder: MSE (or, `decoder_loss="psnr"`, the mean per-sample log MSE) (+ lambda LPIPS) against the GT and
+    """TCDecoder: MSE (or, `decoder_loss`, L1 or the mean per-sample log MSE) (+ lambda LPIPS) against the GT and
     (weighted by `full_weight`) against the stage-0 (full) decoder on the same latents. Latents: the encoded GT
     (`decoder_latents="gt"`), or the frozen one-step
     student's prediction from the LR clip (`"student"`, what the decoder sees at inference; photos then enter as
@@ -315,12 +317,14 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
             groups.append((batch.image_gt, batch.image_lq, encode(ae, batch.image_gt)))  # type: ignore[arg-type]
     else:
         raise ValueError(f"decoder_latents must be 'gt' or 'student', got '{opts.decoder_latents}'")
-    terms: dict[str, list[Tensor]] = {"mse_gt": [], "psnr_loss": [], "mse_full": [], "lpips_gt": [], "lpips_full": []}
+    terms: dict[str, list[Tensor]] = {"mse_gt": [], "l1_gt": [], "psnr_loss": [], "mse_full": [], "lpips_gt": [],
+                                      "lpips_full": []}  # fmt: skip
     use_full = opts.full_weight > 0 or opts.decoder_latents == "gt"  # full_weight 0: no autoencoder needed
     for gt, lq, z in groups:
         y = tc(z.transpose(1, 2), upsample_lq(lq, opts.scale)).float()  # (B, T, C, H, W)
         per_sample = (y - gt.float()).pow(2).flatten(1).mean(1)
         terms["mse_gt"].append(per_sample.mean())
+        terms["l1_gt"].append((y - gt.float()).abs().mean())
         terms["psnr_loss"].append((10 * torch.log10(per_sample + opts.psnr_eps)).mean())
         if opts.lpips is not None:
             terms["lpips_gt"].append(opts.lpips(y.flatten(0, 1), gt.flatten(0, 1)))
@@ -331,10 +335,10 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
             if opts.lpips is not None:
                 terms["lpips_full"].append(opts.lpips(y.flatten(0, 1), full.flatten(0, 1)))
     out = {k: torch.stack(v).mean() for k, v in terms.items() if v}
-    if opts.decoder_loss not in ("mse", "psnr"):
-        raise ValueError(f"decoder_loss must be 'mse' or 'psnr', got '{opts.decoder_loss}'")
-    # "psnr": every sample counts by its PSNR, so easy (BI) samples are not drowned by hard (real-world) ones
-    gt_term = out["mse_gt"] if opts.decoder_loss == "mse" else out["psnr_loss"]
+    gt_terms = {"mse": "mse_gt", "l1": "l1_gt", "psnr": "psnr_loss"}
+    if opts.decoder_loss not in gt_terms:
+        raise ValueError(f"decoder_loss must be one of {', '.join(gt_terms)}, got '{opts.decoder_loss}'")
+    gt_term = out[gt_terms[opts.decoder_loss]]
     loss = gt_term + opts.full_weight * out.get("mse_full", 0.0)
     if "lpips_gt" in out:
         loss = loss + opts.lpips_weight * (out["lpips_gt"] + opts.full_weight * out.get("lpips_full", 0.0))

@@ -82,6 +82,16 @@ class TrainConfig:
     resume: bool = False
     init: dict[str, str] = field(default_factory=dict)  # stage name -> checkpoint path override
     options: dict[str, Any] = field(default_factory=dict)  # StageOptions overrides
+    model_overrides: dict[str, Any] = field(default_factory=dict)  # FlashVSRConfig fields, e.g. tc_channels
+
+
+def model_config(cfg: TrainConfig) -> FlashVSRConfig:
+    """The run's model: its preset with `model_overrides` (JSON lists become tuples); a bad field is one line."""
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.model_overrides.items()}
+    try:
+        return FlashVSRConfig.from_name(MODEL_PRESETS[cfg.preset], **overrides)
+    except (TypeError, ValueError) as e:
+        raise UserFacingError(f"--config {cfg.model_overrides}: {e}") from None
 
 
 def stage_dir(cfg: TrainConfig, stage: str | None = None) -> Path:
@@ -254,7 +264,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
     device = torch.device(cfg.device or (f"cuda:{local}" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    model_cfg = FlashVSRConfig.from_name(MODEL_PRESETS[cfg.preset])
+    model_cfg = model_config(cfg)
     amp = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
     ckpt = cfg.grad_ckpt == "on" or (cfg.grad_ckpt == "auto" and device.type == "cuda")
     lpips_fn, lpips_note = load_lpips(cfg.lpips, device) if cfg.stage in ("0", "3", "decoder") else (None, "n/a")

@@ -22,9 +22,10 @@ Colour fix (AdaIN by default) runs on the cropped output frames against the bicu
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -415,6 +416,24 @@ def _tiny_weights(weights_dir: str | Path | None) -> Path | None:
     return bundled if bundled.is_file() else None
 
 
+def bundle_config(path: Path) -> FlashVSRConfig:
+    """The FlashVSRConfig a bundle was trained with (its `model_config` metadata; without it, the flashvsr-tiny
+    preset, as for bundles exported before the metadata existed)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # noqa: BLE001 - a broken file is reported in one line
+        raise UserFacingError(f"{path}: not a readable safetensors bundle ({e})") from None
+    if "model_config" not in meta:
+        return FlashVSRConfig.from_name(PRESET_CONFIG["flashvsr-tiny"])
+    try:
+        return FlashVSRConfig.from_dict(json.loads(meta["model_config"]))
+    except (TypeError, ValueError) as e:
+        raise UserFacingError(f"{path}: bad model_config metadata ({e})") from None
+
+
 def load_bundle(model: FlashVSRModel, path: Path) -> None:
     """Load a single-file bundle (safetensors, keys `<part>.<key>` for the model's parts, plus `context`)."""
     from model.flashvsr.weights import load_strict, read_state_dict
@@ -455,7 +474,11 @@ def build_flashvsr(
     """
     if preset not in PRESET_CONFIG:
         raise UserFacingError(f"unknown FlashVSR preset '{preset}' ({', '.join(PRESET_CONFIG)})")
-    cfg = FlashVSRConfig.from_name(PRESET_CONFIG[preset], **dict(overrides or {}))
+    tiny_path = _tiny_weights(weights_dir) if preset == "flashvsr-tiny" else None
+    if tiny_path is not None:
+        cfg = replace(bundle_config(tiny_path), **dict(overrides or {}))
+    else:
+        cfg = FlashVSRConfig.from_name(PRESET_CONFIG[preset], **dict(overrides or {}))
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     # Built on the target device (fast init of the official sizes); parameters drawn from an isolated, seeded RNG.
     with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []), torch.device(dev):
@@ -463,9 +486,8 @@ def build_flashvsr(
         model = FlashVSRModel(cfg, scale=scale, mode=mode, device=dev, dtype=_dtype(dtype, dev), seed=seed,
                               name=preset, **options)  # fmt: skip
     if preset == "flashvsr-tiny":
-        path = _tiny_weights(weights_dir)
-        if path is not None:
-            load_bundle(model, path)
+        if tiny_path is not None:
+            load_bundle(model, tiny_path)
             return model.to_device()
         missing = MissingWeights(
             preset,

@@ -63,6 +63,18 @@ def test_bundled_tiny_weights_load_without_a_weights_dir(tmp_path: Path, monkeyp
         build_flashvsr("flashvsr-tiny", device="cpu", mode="full")
 
 
+def test_bundle_with_bad_model_config_is_one_line(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    d = tmp_path / "flashvsr-tiny"
+    d.mkdir()
+    save_file({"context": torch.zeros(1, 16, 32)}, str(d / "flashvsr-tiny.safetensors"),
+              metadata={"model_config": '{"no_such_field": 1}'})  # fmt: skip
+    with pytest.raises(UserFacingError, match="bad model_config") as e:
+        build_flashvsr("flashvsr-tiny", weights_dir=tmp_path, device="cpu")
+    assert "\n" not in str(e.value) and "flashvsr-tiny.safetensors" in str(e.value)
+
+
 @pytest.mark.parametrize("name", ["bicubic", "lanczos"])
 def test_baselines_stream_equals_whole(name: str) -> None:
     m = MODELS.build(name, scale=2)

@@ -124,6 +124,18 @@ def test_decoder_loss_decreases(ae: TinyVideoAE) -> None:
     assert last < 0.7 * first
 
 
+@pytest.mark.parametrize("loss", ["l1", "psnr"])
+def test_decoder_gt_term_options_decrease(ae: TinyVideoAE, loss: str) -> None:
+    torch.manual_seed(2)
+    parts = {"ae": _frozen(copy.deepcopy(ae)), "tcdecoder": TCDecoder.from_config(CFG).train()}
+    opts = S.StageOptions(decoder_loss=loss, full_weight=0.0)
+    key = {"l1": "l1_gt", "psnr": "psnr_loss"}[loss]
+    first, last = _overfit(S.decoder_step, parts, _batch(16, t_lat=1), 10, 3e-3, key=key, opts=opts)
+    assert last < first - (0.5 if loss == "psnr" else 0.3 * abs(first))
+    with pytest.raises(ValueError, match="decoder_loss"):
+        S.decoder_step(parts, _batch(16, t_lat=1), torch.Generator(), S.StageOptions(decoder_loss="l2"))
+
+
 def test_decoder_on_student_latents_trains_the_residual_decoder(ae: TinyVideoAE) -> None:
     cfg = FlashVSRConfig.from_name("tiny", tc_residual=True)
     parts = _dit_parts(ae)

@@ -44,10 +44,11 @@ def test_cli_trains_every_stage_and_exports_a_loadable_bundle(media_dir: Path, t
     assert main(["train", "--stage", "0", *common, "--crop", "16"]) == 0
     for stage in ("1", "2", "3"):
         assert main(["train", "--stage", stage, *common, "--crop", "128"]) == 0
-    assert main(["train", "--stage", "decoder", *common, "--crop", "16"]) == 0
+    # the decoder stage resizes the TCDecoder; the bundle carries the config, so the pipeline builds that size
+    assert main(["train", "--stage", "decoder", *common, "--crop", "16", "--config", "tc_channels=[16,8,8,8]"]) == 0
     assert main(["train", "--stage", "export", "--out", out]) == 0
     model = build_flashvsr("flashvsr-tiny", weights_dir=out, device="cpu")
-    assert not model.random_weights
+    assert not model.random_weights and model.cfg.tc_channels == (16, 8, 8, 8)
     small = tmp_path / "small" / "flashvsr-tiny.safetensors"
     assert main(["train", "--stage", "export", "--out", out, "--half", "--tiny-only", "--export-to", str(small)]) == 0
     assert small.stat().st_size < (Path(out) / "flashvsr-tiny.safetensors").stat().st_size
@@ -74,6 +75,16 @@ def test_cosine_schedule_warms_up_then_decays_to_zero(tmp_path: Path) -> None:
     cfg = TrainConfig(stage="0", data=[], out=str(tmp_path), lr=1.0, steps=100, warmup=10, lr_schedule="cosine")
     lrs = [learning_rate(cfg, k) for k in range(100)]
     assert lrs[0] < lrs[9] and abs(lrs[50] - 0.5) < 1e-9 and lrs[99] < 1e-3
+
+
+def test_bad_model_config_override_is_one_line(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from vsrcore.cli import main
+
+    common = ["train", "--stage", "0", "--data", str(media_dir), "--out", str(tmp_path / "r"), "--steps", "1"]
+    assert main([*common, "--config", "no_such_field=1"]) != 0
+    assert main([*common, "--config", "tc_channels=[1,2"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "no_such_field" in err[0] and "not JSON" in err[1]
 
 
 def test_missing_prerequisite_says_which(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
