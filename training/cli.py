@@ -41,10 +41,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--lpips", default="auto", choices=["auto", "off"])
     parser.add_argument("--init", action="append", default=[], metavar="STAGE=CKPT",
-                        help="use this checkpoint for a prerequisite stage instead of RUN_DIR's")  # fmt: skip
+                        help="use this checkpoint for a prerequisite stage instead of RUN_DIR's; --init decoder=CKPT "
+                             "fine-tunes a decoder; with an official preset, 3=official and decoder=official take "
+                             "the released student / TCDecoder")  # fmt: skip
+    parser.add_argument("--weights-dir", help="where the released weights are (--init STAGE=official; also "
+                                              "$FLASHVSR_WEIGHTS)")  # fmt: skip
     parser.add_argument("--half", action="store_true", help="export: store float16 weights")
     parser.add_argument("--tiny-only", action="store_true", help="export: leave out stage 0's (full-mode) decoder")
-    parser.add_argument("--export-to", help="export: bundle path (default RUN_DIR/<preset>.safetensors)")
+    parser.add_argument("--export-to", help="export: bundle path (default RUN_DIR/<preset>.safetensors); official "
+                                            "presets: a folder (default RUN_DIR) that gets <preset>/ in the release "
+                                            "layout")  # fmt: skip
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="StageOptions override, e.g. pixel_latents=2 (JSON values)")  # fmt: skip
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
@@ -58,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stage == "export":
         from training.export import export_bundle
+        from training.official import OFFICIAL_PRESETS, export_official
 
+        if args.preset in OFFICIAL_PRESETS:
+            folder = export_official(args.out, args.export_to or args.out, args.preset, args.weights_dir)
+            print(f"wrote {folder} (use: flashvsr upscale --model {args.preset} --weights-dir {folder.parent})")
+            return 0
         path = export_bundle(args.out, args.export_to, preset=args.preset, half=args.half, tiny_only=args.tiny_only)
         print(f"wrote {path}")
         return 0
@@ -93,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
         resume=args.resume, init=pairs(args.init, "--init"), options=options,
-        model_overrides=json_pairs(args.config, "--config"),
+        model_overrides=json_pairs(args.config, "--config"), weights_dir=args.weights_dir,
     )  # fmt: skip
     summary = train(cfg)
     print(json.dumps(summary))

@@ -35,6 +35,7 @@ from training.autoencoder import TinyVideoAE
 from training.checkpoint import git_commit, latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
 from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
 from training.losses import load_lpips
+from training.official import OFFICIAL, check_official_init, official_tensors
 from vsrcore.errors import UserFacingError
 
 
@@ -83,6 +84,7 @@ class TrainConfig:
     init: dict[str, str] = field(default_factory=dict)  # stage name -> checkpoint path override
     options: dict[str, Any] = field(default_factory=dict)  # StageOptions overrides
     model_overrides: dict[str, Any] = field(default_factory=dict)  # FlashVSRConfig fields, e.g. tc_channels
+    weights_dir: str | None = None  # where --init STAGE=official finds the release (as `flashvsr upscale`)
 
 
 def model_config(cfg: TrainConfig) -> FlashVSRConfig:
@@ -98,7 +100,11 @@ def stage_dir(cfg: TrainConfig, stage: str | None = None) -> Path:
     return Path(cfg.out) / STAGE_DIRS[stage or cfg.stage]
 
 
-def _prerequisite(cfg: TrainConfig, stage: str) -> tuple[dict[str, Tensor], dict[str, Any], Path]:
+def _prerequisite(cfg: TrainConfig, stage: str) -> tuple[dict[str, Tensor], dict[str, Any], Path | str]:
+    if cfg.init.get(stage) == OFFICIAL:
+        model_cfg = model_config(cfg)
+        tensors = official_tensors(cfg.preset, stage, model_cfg, cfg.weights_dir)
+        return tensors, {"model_config": model_cfg.to_dict()}, f"{OFFICIAL}:{cfg.preset}"
     path = Path(cfg.init[stage]) if stage in cfg.init else latest_checkpoint(stage_dir(cfg, stage))
     if path is None or not path.exists():
         raise UserFacingError(
@@ -128,6 +134,7 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
     """Modules of the stage (trainable and frozen, on the CPU), the prompt context, and where the frozen /
     initial weights came from."""
     stage, sources = cfg.stage, {}
+    check_official_init(cfg.init, cfg.preset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         parts: dict[str, nn.Module] = {}
@@ -160,6 +167,10 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
             sources["real_score"] = sources["fake_score_init"] = str(p1)
         if stage == "decoder":
             parts["tcdecoder"] = TCDecoder.from_config(model_cfg)
+            if "decoder" in cfg.init:  # fine-tune a decoder (an earlier run's, or the release's)
+                td, _, pd = _prerequisite(cfg, "decoder")
+                parts["tcdecoder"].load_state_dict(part_state(td, "tcdecoder"))
+                sources["tcdecoder_init"] = str(pd)
             if cfg.options.get("decoder_latents") == "student":
                 t3, _, p3 = _prerequisite(cfg, "3")
                 parts["dit"], parts["lq_proj"] = load_dit(model_cfg, t3)
