@@ -12,6 +12,7 @@ released ones, so `flashvsr upscale --model <preset> --weights-dir OUT` runs the
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -99,7 +100,11 @@ def export_official(run_dir: str | Path, out: str | Path, preset: str,
     for part in keep:
         name = OFFICIAL_FILES[part]
         if name in found and found[name].resolve() != (folder / name).resolve():
-            shutil.copyfile(found[name], folder / name)
+            (folder / name).unlink(missing_ok=True)
+            try:  # the released DiT is gigabytes: link where the file system allows it
+                os.link(found[name], folder / name)
+            except OSError:
+                shutil.copyfile(found[name], folder / name)
     state = part_state(load_checkpoint(ckpt)[0], "tcdecoder")
     with atomic_path(folder / OFFICIAL_FILES["tcdecoder"]) as tmp:
         torch.save({k: v.contiguous() for k, v in state.items()}, tmp)
