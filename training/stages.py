@@ -51,6 +51,9 @@ class StageOptions:
     # clean ones) or "psnr" (mean over samples of 10 log10 MSE)
     decoder_loss: str = "mse"
     psnr_eps: float = 1e-8  # "psnr": 10 log10(MSE + eps); a larger eps caps the weight of near-perfect samples
+    # decoder stage: weight of each sample's GT term by its degradation preset (absent: 1), e.g.
+    # {"realbasicvsr": 0.1} keeps real-world samples (errors ~25x BI's in MSE) from drowning clean ones
+    preset_weights: dict[str, float] = field(default_factory=dict)
     lpips: PerceptualFn | None = field(default=None, repr=False)
 
 
@@ -284,6 +287,16 @@ def stage3_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Genera
 # ------------------------------------------------------------------------------------------------------------------
 # TCDecoder
 # ------------------------------------------------------------------------------------------------------------------
+def sample_weights(batch: PairBatch, preset_weights: dict[str, float]) -> Tensor:
+    """(videos + images,) loss weights, in the batch's sample order (its records: videos first), by preset."""
+    n = batch.video_gt.shape[0] + batch.image_gt.shape[0]
+    if not preset_weights:
+        return torch.ones(n)
+    if len(batch.records) != n:
+        raise ValueError(f"preset_weights needs a degradation record per sample ({len(batch.records)} for {n})")
+    return torch.tensor([float(preset_weights.get(r.get("preset", ""), 1.0)) for r in batch.records])
+
+
 def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Generator,
                  opts: StageOptions, context: Tensor | None = None) -> dict[str, Tensor]:  # fmt: skip
     """TCDecoder: MSE (or, `decoder_loss`, L1 or the mean per-sample log MSE) (+ lambda LPIPS) against the GT and
@@ -320,12 +333,14 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
     terms: dict[str, list[Tensor]] = {"mse_gt": [], "l1_gt": [], "psnr_loss": [], "mse_full": [], "lpips_gt": [],
                                       "lpips_full": []}  # fmt: skip
     use_full = opts.full_weight > 0 or opts.decoder_latents == "gt"  # full_weight 0: no autoencoder needed
+    per_sample: dict[str, list[Tensor]] = {"mse_gt": [], "l1_gt": [], "psnr_loss": []}  # every sample counts once
     for gt, lq, z in groups:
         y = tc(z.transpose(1, 2), upsample_lq(lq, opts.scale)).float()  # (B, T, C, H, W)
-        per_sample = (y - gt.float()).pow(2).flatten(1).mean(1)
-        terms["mse_gt"].append(per_sample.mean())
-        terms["l1_gt"].append((y - gt.float()).abs().mean())
-        terms["psnr_loss"].append((10 * torch.log10(per_sample + opts.psnr_eps)).mean())
+        err = y - gt.float()
+        mse = err.pow(2).flatten(1).mean(1)
+        per_sample["mse_gt"].append(mse)
+        per_sample["l1_gt"].append(err.abs().flatten(1).mean(1))
+        per_sample["psnr_loss"].append(10 * torch.log10(mse + opts.psnr_eps))
         if opts.lpips is not None:
             terms["lpips_gt"].append(opts.lpips(y.flatten(0, 1), gt.flatten(0, 1)))
         if use_full:
@@ -334,6 +349,9 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
             terms["mse_full"].append(F.mse_loss(y, full))
             if opts.lpips is not None:
                 terms["lpips_full"].append(opts.lpips(y.flatten(0, 1), full.flatten(0, 1)))
+    w = sample_weights(batch, opts.preset_weights).to(y.device)
+    for k, v in per_sample.items():  # groups are in the batch's sample order (videos, then photos)
+        terms[k].append((w * torch.cat(v)).sum() / w.sum().clamp_min(1e-12))
     out = {k: torch.stack(v).mean() for k, v in terms.items() if v}
     gt_terms = {"mse": "mse_gt", "l1": "l1_gt", "psnr": "psnr_loss"}
     if opts.decoder_loss not in gt_terms:

@@ -136,6 +136,28 @@ def test_decoder_gt_term_options_decrease(ae: TinyVideoAE, loss: str) -> None:
         S.decoder_step(parts, _batch(16, t_lat=1), torch.Generator(), S.StageOptions(decoder_loss="l2"))
 
 
+def test_preset_weights_weigh_each_sample_by_its_degradation(ae: TinyVideoAE) -> None:
+    from dataclasses import replace
+
+    torch.manual_seed(2)
+    parts = {"ae": _frozen(copy.deepcopy(ae)), "tcdecoder": TCDecoder.from_config(CFG).eval()}
+    batch = replace(_batch(16, t_lat=1, images=2), records=[{"preset": "bicubic"}, {"preset": "realbasicvsr"},
+                                                             {"preset": "bicubic"}])  # fmt: skip
+    gen = torch.Generator()
+
+    def mse(**weights: float) -> float:
+        opts = S.StageOptions(full_weight=0.0, preset_weights=weights)
+        return float(S.decoder_step(parts, batch, gen, opts)["mse_gt"])
+
+    every = mse()
+    photo_real = mse(bicubic=0.0)  # only the realbasicvsr photo counts
+    clean = mse(realbasicvsr=0.0)  # the clip and the other photo
+    assert every == pytest.approx((photo_real + 2 * clean) / 3, rel=1e-5)
+    assert mse(realbasicvsr=2.0) == pytest.approx((2 * photo_real + 2 * clean) / 4, rel=1e-5)
+    with pytest.raises(ValueError, match="record per sample"):
+        S.decoder_step(parts, replace(batch, records=[]), gen, S.StageOptions(preset_weights={"bicubic": 1.0}))
+
+
 def test_decoder_on_student_latents_trains_the_residual_decoder(ae: TinyVideoAE) -> None:
     cfg = FlashVSRConfig.from_name("tiny", tc_residual=True)
     parts = _dit_parts(ae)
