@@ -21,7 +21,7 @@ from torch import Tensor
 
 from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
-from vsrcore.errors import MissingWeights, UserFacingError
+from vsrcore.errors import UserFacingError
 
 
 OFFICIAL = "official"  # the value of --init STAGE=official
@@ -33,14 +33,9 @@ OFFICIAL_STAGES: dict[str, tuple[str, ...]] = {"3": ("dit", "lq_proj", "context"
 def _release_files(preset: str, parts: tuple[str, ...], weights_dir: str | Path | None) -> dict[str, Path]:
     """file name -> path of the release files of `parts`; MissingWeights names the absent ones."""
     from model.flashvsr.weights import OFFICIAL_FILES
-    from vsrcore.weights import WEIGHTS, search_dirs, weight_status
+    from vsrcore.weights import resolve_weights
 
-    found, _ = weight_status(preset, weights_dir)
-    missing = [OFFICIAL_FILES[p] for p in parts if OFFICIAL_FILES[p] not in found]
-    if missing:
-        dirs = [str(d) for d in search_dirs(weights_dir)]
-        raise MissingWeights(preset, [f"{preset}/{m}" for m in missing], dirs, WEIGHTS[preset].source)
-    return {OFFICIAL_FILES[p]: found[OFFICIAL_FILES[p]] for p in parts}
+    return resolve_weights(preset, weights_dir, tuple(OFFICIAL_FILES[p] for p in parts))
 
 
 def check_official_init(init: dict[str, str], preset: str) -> None:

@@ -88,10 +88,9 @@ class TrainConfig:
 
 
 def model_config(cfg: TrainConfig) -> FlashVSRConfig:
-    """The run's model: its preset with `model_overrides` (JSON lists become tuples); a bad field is one line."""
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.model_overrides.items()}
+    """The run's model: its preset with `model_overrides`; a bad field is one line."""
     try:
-        return FlashVSRConfig.from_name(MODEL_PRESETS[cfg.preset], **overrides)
+        return FlashVSRConfig.from_name(MODEL_PRESETS[cfg.preset], **cfg.model_overrides)
     except (TypeError, ValueError) as e:
         raise UserFacingError(f"--config {cfg.model_overrides}: {e}") from None
 

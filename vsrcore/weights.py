@@ -134,9 +134,15 @@ def weight_status(name: str, weights_dir: str | Path | None = None) -> tuple[dic
     return found, missing
 
 
-def resolve_weights(name: str, weights_dir: str | Path | None = None) -> dict[str, Path]:
-    """Paths of every file of `name`, or MissingWeights listing the absent ones and where they come from."""
+def resolve_weights(
+    name: str, weights_dir: str | Path | None = None, files: tuple[str, ...] | None = None
+) -> dict[str, Path]:
+    """Paths of every file of `name` (or only of `files`), or MissingWeights listing the absent ones and where they
+    come from."""
     found, missing = weight_status(name, weights_dir)
+    if files is not None:
+        found = {f: p for f, p in found.items() if f in files}
+        missing = [m for m in missing if m in files]
     if missing:
         spec = WEIGHTS[name]
         shown = [f"{spec.name}/{m}" if spec.subdir_only else m for m in missing]

@@ -103,14 +103,15 @@ class FlashVSRConfig:
 
     @classmethod
     def from_name(cls, name: str, **overrides: Any) -> FlashVSRConfig:
-        """A named preset (`official`, `official-v1`, `flashvsr-tiny`, `tiny`) with optional field overrides."""
+        """A named preset (`official`, `official-v1`, `flashvsr-tiny`, `tiny`) with optional field overrides
+        (JSON lists become tuples)."""
         if name not in PRESETS:
             import difflib
 
             close = difflib.get_close_matches(name, list(PRESETS), n=2)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known: {', '.join(PRESETS)}"
             raise KeyError(f"unknown FlashVSR config '{name}'{hint}")
-        return replace(PRESETS[name], **overrides)
+        return replace(PRESETS[name], **_tuples(overrides))
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -118,7 +119,12 @@ class FlashVSRConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FlashVSRConfig:
         """Inverse of `to_dict` after a JSON round trip (lists back to tuples)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return cls(**_tuples(d))
+
+
+def _tuples(d: dict[str, Any]) -> dict[str, Any]:
+    """Field values after a JSON round trip: lists back to tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 PRESETS: dict[str, FlashVSRConfig] = {
