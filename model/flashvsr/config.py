@@ -53,6 +53,10 @@ class FlashVSRConfig:
     # Residual TCDecoder (not in the release): output = upsampled LR + decoder(...), last conv zero-initialised,
     # so an untrained decoder returns the bicubic upsampling and training learns the correction.
     tc_residual: bool = False
+    # Full-resolution conditioning branch (not in the release): the LR frames, upsampled to output size, go through
+    # this many-channel 3x3 convs at full resolution and are added to the last stage's features, so the correction
+    # sees sub-block detail that the 8x8 pixel-unshuffled conditioning only carries through the coarse path. 0 = off.
+    tc_cond_skip: int = 0
     # --- Wan2.1 VAE decoder (Full mode); latent channels = out_dim ---
     vae_dim: int = 96
     vae_dim_mult: tuple[int, int, int, int] = (1, 2, 4, 4)

@@ -11,7 +11,8 @@ Input per latent frame: the LR video (upsampled to output size, in [-1, 1]) pixe
 decoder streams: memory carries over between `decode` calls, and the first call drops the first 3 frames.
 Output is roughly in [0, 1] (no clamp, as upstream). With `residual=True` (the bundled `flashvsr-tiny`, not the
 release) the decoder predicts a correction added to the conditioning frames mapped to [0, 1]; its RGB conv starts at
-zero, so an untrained residual decoder outputs the upsampled LR.
+zero, so an untrained residual decoder outputs the upsampled LR. With `cond_skip=k` (also not the release) the
+conditioning frames also enter at full resolution: three k-channel 3x3 convs, added to the last stage's output.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class TCDecoder(nn.Module):
         space_upscale: tuple[bool, bool, bool] = (True, True, True),
         cond_unshuffle: tuple[int, int, int] = (4, 8, 8),
         residual: bool = False,
+        cond_skip: int = 0,
     ) -> None:
         super().__init__()
         n = channels
@@ -123,6 +125,14 @@ class TCDecoder(nn.Module):
         layers += stage(n[2], n[3], space_upscale[2], 2 if time_upscale[1] else 1)
         layers += [*deepen(n[3]), conv3x3(n[3], 3)]
         self.decoder = nn.Sequential(*layers)
+        self.skip_at = len(layers) - 5  # the last stage's conv3x3: its output is the first full-resolution feature
+        self.cond_skip = (
+            nn.Sequential(
+                conv3x3(3, cond_skip), nn.ReLU(), conv3x3(cond_skip, cond_skip), nn.ReLU(), conv3x3(cond_skip, n[3])
+            )
+            if cond_skip
+            else None
+        )
         if residual:
             nn.init.zeros_(layers[-1].weight)
             nn.init.zeros_(layers[-1].bias)
@@ -138,6 +148,7 @@ class TCDecoder(nn.Module):
             tuple(cfg.tc_space_upscale),
             tuple(cfg.tc_cond_unshuffle),
             cfg.tc_residual,
+            cfg.tc_cond_skip,
         )
 
     def reset(self) -> None:
@@ -145,8 +156,9 @@ class TCDecoder(nn.Module):
         self._mem: dict[int, Tensor] = {}
         self._started = False
 
-    def _run(self, x: Tensor) -> Tensor:
-        """x (B, T, C, h, w) -> (B, T', 3, H, W), all frames of each layer at once; MemBlock memory carried over."""
+    def _run(self, x: Tensor, frames_hr: Tensor | None = None) -> Tensor:
+        """x (B, T, C, h, w) -> (B, T', 3, H, W), all frames of each layer at once; MemBlock memory carried over.
+        frames_hr (B, T', 3, H, W): the conditioning frames for the full-resolution branch (when it exists)."""
         b = x.shape[0]
         y = x.flatten(0, 1)
         for i, layer in enumerate(self.decoder):
@@ -159,24 +171,29 @@ class TCDecoder(nn.Module):
                 y = layer(y, past.flatten(0, 1))
             else:
                 y = layer(y)
+            if i == self.skip_at and self.cond_skip is not None:
+                assert frames_hr is not None
+                y = y + self.cond_skip(frames_hr.flatten(0, 1).to(y.dtype))
         return y.unflatten(0, (b, -1))
 
     def decode(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:
         """Decode the next latent frames (B, T, C_lat, h, w); cond: the matching LR frames (B, 3, F, 8h, 8w)
         in [-1, 1] (F = 4T, or 4T - 3 on the first call). Returns (B, frames, 3, 8h, 8w), roughly in [0, 1]."""
+        frames_hr = None
         if cond is not None:
             latents = torch.cat([cond_unshuffle(cond, self.cond_factors).to(latents.dtype), latents], dim=2)
-        elif self.residual:
-            raise ValueError("a residual TCDecoder needs the LR conditioning frames")
+            pad = (-cond.shape[2]) % self.cond_factors[0]  # cond_unshuffle's front padding
+            # output frame i <-> padded cond frame i
+            frames_hr = torch.cat([cond[:, :, :1].expand(-1, -1, pad, -1, -1), cond], dim=2) if pad else cond
+            frames_hr = frames_hr.transpose(1, 2)
+        elif self.residual or self.cond_skip is not None:
+            raise ValueError("a residual or full-resolution-conditioned TCDecoder needs the LR conditioning frames")
         first = not self._started
         self._started = True
-        out = self._run(latents)
+        out = self._run(latents, frames_hr)
         if self.residual:
-            assert cond is not None
-            t = self.cond_factors[0]
-            pad = (-cond.shape[2]) % t  # cond_unshuffle's front padding: output frame i <-> padded cond frame i
-            base = torch.cat([cond[:, :, :1].expand(-1, -1, pad, -1, -1), cond], dim=2) if pad else cond
-            out = out + ((base.transpose(1, 2) + 1) / 2).to(out.dtype)
+            assert frames_hr is not None
+            out = out + ((frames_hr + 1) / 2).to(out.dtype)
         return out[:, self.frames_to_trim :] if first else out
 
     def forward(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:

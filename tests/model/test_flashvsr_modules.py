@@ -234,8 +234,9 @@ def test_tiny_dit_flex_equals_reference_on_cuda(tiny: FlashVSRConfig) -> None:
     torch.testing.assert_close(outs[1], outs[0], rtol=1e-3, atol=1e-3)
 
 
-def test_residual_tcdecoder_starts_as_the_upsampled_lr_and_streams() -> None:
-    cfg = FlashVSRConfig.from_name("tiny", tc_residual=True)
+@pytest.mark.parametrize("cond_skip", [0, 8])
+def test_residual_tcdecoder_starts_as_the_upsampled_lr_and_streams(cond_skip: int) -> None:
+    cfg = FlashVSRConfig.from_name("tiny", tc_residual=True, tc_cond_skip=cond_skip)
     torch.manual_seed(0)
     dec = TCDecoder.from_config(cfg).eval()
     lat = torch.randn(1, 3, cfg.in_dim, 2, 2)
@@ -250,3 +251,24 @@ def test_residual_tcdecoder_starts_as_the_upsampled_lr_and_streams() -> None:
     assert torch.allclose(torch.cat(parts, 1), whole, atol=1e-5)
     with pytest.raises(ValueError, match="conditioning"):
         dec(lat)
+    assert (dec.cond_skip is not None) == bool(cond_skip)
+    assert not any(k.startswith("cond_skip") for k in dec.state_dict()) or cond_skip  # release keys unchanged
+
+
+def test_full_resolution_branch_sees_sub_block_detail() -> None:
+    """With the coarse path blind to the conditioning, a one-pixel change still moves the correction, at that
+    frame and within the branch's 5-conv receptive field only."""
+    cfg = FlashVSRConfig.from_name("tiny", tc_residual=True, tc_cond_skip=8)
+    torch.manual_seed(0)
+    dec = TCDecoder.from_config(cfg).eval()
+    torch.nn.init.normal_(dec.decoder[-1].weight, std=0.1)
+    with torch.no_grad():
+        dec.decoder[1].weight[:, : cfg.tc_cond_channels] = 0
+    lat = torch.randn(1, 2, cfg.in_dim, 2, 2)
+    cond = torch.rand(1, 3, 8, 16, 16) * 2 - 1
+    moved = cond.clone()
+    moved[0, :, 5, 3, 3] = -moved[0, :, 5, 3, 3]
+    with torch.no_grad():
+        diff = dec(lat, cond) - dec(lat, moved) - (cond - moved).transpose(1, 2)[:, 3:] / 2  # minus the base
+    diff = diff.abs().amax(2)[0]  # (frames, H, W); the first 3 frames are trimmed
+    assert diff[5 - 3, 3, 3] > 0 and diff[5 - 3, 9:, 9:].max() == 0 and diff[(0, 1, 3, 4), :, :].max() == 0
