@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=int, default=2, help="photos per step (stages 0, 1, decoder)")
     parser.add_argument("--latents", type=int, default=4, help="latent frames per clip (clips of 4T+1 frames)")
     parser.add_argument("--crop", type=int, default=128, help="HR crop size (multiple of 128 for the DiT)")
+    parser.add_argument("--rescale", default="1,1", metavar="LO,HI",
+                        help="rescale each source by a factor log-uniform in [LO, HI] before the crop (<1: denser "
+                             "detail, >1: soft footage); 1,1 = off")  # fmt: skip
     parser.add_argument("--degradation", default="realbasicvsr", help="degradation preset (registered)")
     parser.add_argument("--target", default="preset", choices=["preset", "source"],
                         help="target: the preset GT (RealBasicVSR: USM-sharpened) or the clean crop")  # fmt: skip
@@ -95,11 +98,18 @@ def run(args: argparse.Namespace) -> int:
                 raise UserFacingError(f"{what} {key}={value}: the value is not JSON") from None
         return out
 
+    def rescale_range(text: str) -> tuple[float, float]:
+        try:
+            lo, hi = (float(v) for v in text.split(","))
+        except ValueError:
+            raise UserFacingError(f"--rescale expects LO,HI (two numbers), got '{text}'") from None
+        return lo, hi
+
     options = json_pairs(args.option, "--option")
     cfg = TrainConfig(
         stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
         warmup=args.warmup, lr_schedule=args.lr_schedule, videos=args.videos, images=args.images,
-        latents=args.latents, crop=args.crop,
+        latents=args.latents, crop=args.crop, rescale=rescale_range(args.rescale),
         degradation=args.degradation, target=args.target, scale=args.scale, seed=args.seed,
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,

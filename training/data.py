@@ -104,11 +104,18 @@ def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
 
 @dataclass
 class SampleSpec:
-    """What one sample is: a clip of `clip_frames` frames or a photo, cropped to `crop` x `crop`."""
+    """What one sample is: a clip of `clip_frames` frames or a photo, cropped to `crop` x `crop`.
+
+    `rescale` (lo, hi): each sample's source is first rescaled by a factor drawn log-uniformly from it (a
+    crop / factor window resized to crop x crop, antialiased bicubic): < 1 packs more detail into the crop (a
+    2560-pixel photo looks like a video frame), > 1 makes a soft source (the blurry footage a real corpus holds),
+    so the model also learns when not to sharpen. (1, 1) = off.
+    """
 
     clip_frames: int = 17
     crop: int = 128
     flip: bool = True
+    rescale: tuple[float, float] = (1.0, 1.0)
 
 
 class VSRTrainDataset(torch.utils.data.Dataset):
@@ -184,7 +191,12 @@ class VSRTrainDataset(torch.utils.data.Dataset):
             data = self._media(item)
             frames = _decode_clip(data, start, 1) if item.kind == "clip" else _decode_image(data)[None]  # type: ignore[arg-type]
         t = torch.from_numpy(np.array(frames, copy=True)).permute(0, 3, 1, 2)  # (T, C, H, W) uint8
-        t, box = random_crop(t, spec.crop, rng)
+        lo, hi = spec.rescale
+        factor = 1.0 if lo == hi == 1.0 else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        t, box = random_crop(t, max(1, round(spec.crop / factor)), rng)
+        if t.shape[-1] != spec.crop:
+            x = torch.nn.functional.interpolate(t.float(), size=(spec.crop, spec.crop), mode="bicubic", antialias=True)
+            t = x.round().clamp(0, 255).to(torch.uint8)
         flip = bool(spec.flip and rng.random() < 0.5)
         if flip:
             t = t.flip(-1)
@@ -192,7 +204,7 @@ class VSRTrainDataset(torch.utils.data.Dataset):
             "id": f"s{index}",
             "kind": kind,
             "frames": t.contiguous(),
-            "params": {"item": item.id, "start": start, "crop": box, "flip": flip},
+            "params": {"item": item.id, "start": start, "crop": box, "flip": flip, "rescale": factor},
         }
 
 

@@ -68,6 +68,7 @@ class TrainConfig:
     images: int = 2
     latents: int = 4  # T: clips have 4T + 1 frames
     crop: int = 128
+    rescale: tuple[float, float] = (1.0, 1.0)  # source rescale range per sample (SampleSpec.rescale)
     degradation: str = "realbasicvsr"
     target: str = "preset"  # preset (the preset's GT, e.g. USM-sharpened) | source (the clean crop)
     scale: int = 4
@@ -305,7 +306,9 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
     opts = S.StageOptions(scale=cfg.scale, lpips=lpips_fn, **cfg.options)
     videos, images = layout(cfg)
     items = list_media(cfg.data, cfg.split)
-    spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop)
+    if not 0 < cfg.rescale[0] <= cfg.rescale[1]:
+        raise UserFacingError(f"--rescale {cfg.rescale[0]},{cfg.rescale[1]}: need 0 < LO <= HI")
+    spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop, rescale=tuple(cfg.rescale))
     dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
     if cfg.target not in ("preset", "source"):
         raise UserFacingError(f"unknown target '{cfg.target}' (preset, source)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
@@ -70,3 +71,23 @@ def test_a_preset_list_draws_one_preset_per_sample_deterministically() -> None:
     for k, preset in enumerate(chosen):  # each sample equals a single-preset degradation of it
         alone, _, _ = Degrader(preset, scale=4, seed=1).degrade(clips[k : k + 1], [ids[k]])
         assert torch.allclose(alone[0], lq[k])
+
+
+def test_rescale_draws_a_factor_and_resizes_that_window(media_dir: Path) -> None:
+    from PIL import Image
+
+    items = list_media(media_dir, split=None)
+    ds = VSRTrainDataset(items, spec=SampleSpec(5, 32, flip=False, rescale=(0.5, 2.0)), videos=0, images=1, seed=0)
+    factors = [ds[i]["params"]["rescale"] for i in range(16)]
+    assert all(0.5 <= f <= 2.0 for f in factors) and min(factors) < 0.8 and max(factors) > 1.25
+    assert all(tuple(ds[i]["frames"].shape) == (1, 3, 32, 32) for i in range(4))
+    assert ds[3]["params"] == ds[3]["params"] and torch.equal(ds[3]["frames"], ds[3]["frames"])
+    # a fixed factor 2: the sample is the 16 x 16 source window at the recorded box, upsampled (a soft source)
+    soft = VSRTrainDataset(items, spec=SampleSpec(5, 32, flip=False, rescale=(2.0, 2.0)), videos=0, images=1)
+    s = soft[0]
+    top, left, _ = s["params"]["crop"]
+    name = {"a": "a.png", "b": "b.png"}[s["params"]["item"]]
+    src = torch.from_numpy(np.array(Image.open(media_dir / name))).permute(2, 0, 1)[None].float()
+    window = src[..., top : top + 16, left : left + 16]
+    want = torch.nn.functional.interpolate(window, size=(32, 32), mode="bicubic", antialias=True)
+    assert torch.equal(s["frames"], want.round().clamp(0, 255).to(torch.uint8))

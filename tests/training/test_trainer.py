@@ -77,14 +77,17 @@ def test_cosine_schedule_warms_up_then_decays_to_zero(tmp_path: Path) -> None:
     assert lrs[0] < lrs[9] and abs(lrs[50] - 0.5) < 1e-9 and lrs[99] < 1e-3
 
 
-def test_bad_model_config_override_is_one_line(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_bad_config_override_or_rescale_is_one_line(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from vsrcore.cli import main
 
     common = ["train", "--stage", "0", "--data", str(media_dir), "--out", str(tmp_path / "r"), "--steps", "1"]
     assert main([*common, "--config", "no_such_field=1"]) != 0
     assert main([*common, "--config", "tc_channels=[1,2"]) != 0
+    assert main([*common, "--rescale", "0.5"]) != 0
+    assert main([*common, "--rescale", "2,1"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "no_such_field" in err[0] and "not JSON" in err[1]
+    assert len(err) == 4 and "no_such_field" in err[0] and "not JSON" in err[1]
+    assert "LO,HI" in err[2] and "LO <= HI" in err[3]
 
 
 def test_missing_prerequisite_says_which(media_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
