@@ -5,6 +5,9 @@ the benchmark's protocol, as a command method:
     flashvsr bench --methods flashvsr-tiny --weights-dir RUN \\
       --command-method 'teacher-8="python -m training.sample --run RUN --stage 1 --steps 8 {input} {output}"'
 
+`--decoder BUNDLE` decodes with the TCDecoder of an exported bundle instead of the run's decoder checkpoint (the
+bundled model's decoder on its own run's teacher).
+
 Input: a folder of LR frames (PNG/JPG, sorted); output: the x`scale` frames as PNG, same count. Sampling is Euler
 on the flow-matching ODE (x_t = (1 - s) x0 + s eps, v = eps - x0) from unit noise at s = 1 over `steps` shifted
 sigmas (shift 5, the training shift); one step is exactly the student's `predict_x0`.
@@ -40,19 +43,29 @@ class RunSampler:
     """DiT + LQ projection of one stage of a run directory, and the run's TCDecoder. LR frames (F, C, h, w) in
     [0, 1] -> SR frames (F, C, s*h, s*w) in [0, 1]."""
 
-    def __init__(self, run: str | Path, stage: str = "1", scale: int = 4, device: str = "cpu") -> None:
+    def __init__(
+        self, run: str | Path, stage: str = "1", scale: int = 4, device: str = "cpu", decoder: str | Path | None = None
+    ) -> None:
         run = Path(run)
         ckpt = latest_checkpoint(run / f"stage{stage}")
-        dec = latest_checkpoint(run / "decoder")
+        dec = Path(decoder) if decoder is not None else latest_checkpoint(run / "decoder")
         if ckpt is None or dec is None:
             raise UserFacingError(f"{run}: sampling needs a stage{stage} and a decoder checkpoint")
         tensors, meta = load_checkpoint(ckpt)
         self.cfg = FlashVSRConfig.from_dict(meta["model_config"])
         self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
-        dec_tensors, dec_meta = load_checkpoint(dec)  # the decoder stage may have resized the TCDecoder
-        self.tc = TCDecoder.from_config(FlashVSRConfig.from_dict(dec_meta.get("model_config", meta["model_config"])))
-        self.tc.load_state_dict(part_state(dec_tensors, "tcdecoder"))
+        if decoder is not None:
+            from model.flashvsr.pipeline import bundle_config
+            from model.flashvsr.weights import load_strict, read_state_dict
+
+            self.tc = TCDecoder.from_config(bundle_config(dec))
+            load_strict(self.tc, part_state(read_state_dict(dec), "tcdecoder"), f"{dec} [tcdecoder]")
+        else:
+            dec_tensors, dec_meta = load_checkpoint(dec)  # the decoder stage may have resized the TCDecoder
+            dec_cfg = dec_meta.get("model_config", meta["model_config"])
+            self.tc = TCDecoder.from_config(FlashVSRConfig.from_dict(dec_cfg))
+            self.tc.load_state_dict(part_state(dec_tensors, "tcdecoder"))
         for m in (self.dit, self.lq_proj, self.tc):
             m.to(device).eval().requires_grad_(False)
         self.stage, self.scale, self.device = stage, scale, torch.device(device)
@@ -99,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--color-fix", default="adain", choices=["adain", "wavelet", "none"])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--decoder", default=None, help="an exported bundle whose TCDecoder decodes (default: the run's)")
     args = p.parse_args(argv)
     from vsrcore.video.write import read_image_sequence, write_image_sequence
 
     try:
         lr = torch.from_numpy(read_image_sequence(args.input)).permute(0, 3, 1, 2).float() / 255
-        sampler = RunSampler(args.run, args.stage, args.scale, args.device)
+        sampler = RunSampler(args.run, args.stage, args.scale, args.device, args.decoder)
     except UserFacingError as e:
         print(f"python -m training.sample: {e}", file=sys.stderr)
         return 2

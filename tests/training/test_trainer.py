@@ -45,10 +45,11 @@ def test_cli_trains_every_stage_and_exports_a_loadable_bundle(media_dir: Path, t
     for stage in ("1", "2", "3"):
         assert main(["train", "--stage", stage, *common, "--crop", "128"]) == 0
     # the decoder stage resizes the TCDecoder; the bundle carries the config, so the pipeline builds that size
-    assert main(["train", "--stage", "decoder", *common, "--crop", "16", "--config", "tc_channels=[16,8,8,8]"]) == 0
+    assert main(["train", "--stage", "decoder", *common, "--crop", "16", "--config", "tc_channels=[16,8,8,8]",
+                 "--config", "tc_cond_skip=4", "--rescale", "0.5,2"]) == 0  # fmt: skip
     assert main(["train", "--stage", "export", "--out", out]) == 0
     model = build_flashvsr("flashvsr-tiny", weights_dir=out, device="cpu")
-    assert not model.random_weights and model.cfg.tc_channels == (16, 8, 8, 8)
+    assert not model.random_weights and model.cfg.tc_channels == (16, 8, 8, 8) and model.cfg.tc_cond_skip == 4
     small = tmp_path / "small" / "flashvsr-tiny.safetensors"
     assert main(["train", "--stage", "export", "--out", out, "--half", "--tiny-only", "--export-to", str(small)]) == 0
     assert small.stat().st_size < (Path(out) / "flashvsr-tiny.safetensors").stat().st_size
@@ -65,6 +66,11 @@ def test_cli_trains_every_stage_and_exports_a_loadable_bundle(media_dir: Path, t
         assert sample_main(["--run", out, "--stage", stage, "--steps", steps, "--device", "cpu",
                             str(tmp_path / "lr"), str(dst)]) == 0  # fmt: skip
         assert read_image_sequence(dst).shape == (3, 48, 80, 3)
+    # the teacher decoded by an exported (float16) bundle's TCDecoder: the run's decoder to within rounding
+    assert sample_main(["--run", out, "--stage", "1", "--steps", "3", "--device", "cpu", "--decoder", str(small),
+                        str(tmp_path / "lr"), str(tmp_path / "srb")]) == 0  # fmt: skip
+    diff = read_image_sequence(tmp_path / "srb").astype(int) - read_image_sequence(tmp_path / "sr1").astype(int)
+    assert np.abs(diff).max() <= 2
     sig = shifted_sigmas(4)
     assert sig[0] == 1.0 and sig[-1] == 0.0 and all(a > b for a, b in zip(sig, sig[1:], strict=False))
 
