@@ -6,7 +6,8 @@
 # SHARDS: `flashvsr curate ... --preset samples` outputs (the held-out samples are in their val split, which
 # training never reads). Step counts: S0 S1 S2 S3 SD; CKPT: checkpoint interval (default: the end of a stage).
 # FLASHVSR: the command (default `flashvsr`; without the console script: `python -m vsrcore.cli`). WORKERS:
-# DataLoader workers. Re-running resumes each stage from its latest checkpoint.
+# DataLoader workers. Re-running resumes each stage from its latest checkpoint. The decoder stage widens the
+# TCDecoder, adds its full-resolution branch and trains on 1 realbasicvsr : 7 bicubic with source rescaling.
 set -euo pipefail
 run=${1:?usage: training/recipe.sh RUN_DIR SHARDS...}
 shift
@@ -27,7 +28,9 @@ for stage in "${stages[@]}"; do
          --videos 2 --lr 5e-5 ;;
     decoder) $cmd train --stage decoder "${common[@]}" --steps "${SD:-3000}" --ckpt-every "${CKPT:-${SD:-3000}}" \
          --latents 2 --videos 2 --images 4 --lr 5e-4 --warmup 100 --lr-schedule cosine \
-         --option 'decoder_latents="student"' --option full_weight=0.01 ;;
+         --option 'decoder_latents="student"' --option full_weight=0 \
+         --config 'tc_channels=[128,64,32,32]' --config tc_cond_skip=32 --rescale 0.5,2 \
+         --degradation realbasicvsr,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic ;;
     export) $cmd train --stage export --out "$run" --half --tiny-only ;;
     *) echo "unknown stage '$stage' (0 1 2 3 decoder export)" >&2; exit 2 ;;
   esac

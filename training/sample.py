@@ -3,7 +3,7 @@
 the benchmark's protocol, as a command method:
 
     flashvsr bench --methods flashvsr-tiny --weights-dir RUN \\
-      --command-method 'teacher-8="python -m training.sample --run RUN --stage 1 --steps 8 {input} {output}"'
+      --command-method 'teacher-8=python -m training.sample --run RUN --stage 1 --steps 8 {input} {output}'
 
 `--decoder BUNDLE` decodes with the TCDecoder of an exported bundle instead of the run's decoder checkpoint (the
 bundled model's decoder on its own run's teacher).
