@@ -257,12 +257,16 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return lr
 
 
-def _dist() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+def _dist() -> tuple[int, int, int, bool]:
+    """(rank, world size, local rank, whether this call started the process group)."""
+    world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_RANK", "0"))
+    started = world > 1 and not torch.distributed.is_initialized()
+    if started:
+        if torch.cuda.is_available():  # binding the rank's GPU up front keeps NCCL barriers on the right device
+            torch.distributed.init_process_group("nccl", device_id=torch.device("cuda", local))
+        else:
+            torch.distributed.init_process_group("gloo")
+    return int(os.environ.get("RANK", "0")), world, local, started
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -271,7 +275,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
         raise UserFacingError(f"unknown stage '{cfg.stage}' (0, 1, 2, 3, decoder)")
     if cfg.preset not in MODEL_PRESETS:
         raise UserFacingError(f"unknown model preset '{cfg.preset}' ({', '.join(MODEL_PRESETS)})")
-    rank, world, local = _dist()
+    rank, world, local, own_group = _dist()
     device = torch.device(cfg.device or (f"cuda:{local}" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -374,5 +378,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
         logger.write()
     if world > 1:
         torch.distributed.barrier()
+        if own_group:
+            torch.distributed.destroy_process_group()
     return {"stage": cfg.stage, "steps": step, "losses": last, "checkpoint": str(path) if path else None,
             "seconds": time.perf_counter() - t0, "lpips": lpips_note}  # fmt: skip
