@@ -56,11 +56,10 @@ class RunSampler:
         self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
         if decoder is not None:
-            from model.flashvsr.pipeline import bundle_config
-            from model.flashvsr.weights import load_strict, read_state_dict
+            from model.flashvsr.pipeline import bundle_config, load_bundle_part
 
             self.tc = TCDecoder.from_config(bundle_config(dec))
-            load_strict(self.tc, part_state(read_state_dict(dec), "tcdecoder"), f"{dec} [tcdecoder]")
+            load_bundle_part(self.tc, dec, "tcdecoder")
         else:
             dec_tensors, dec_meta = load_checkpoint(dec)  # the decoder stage may have resized the TCDecoder
             dec_cfg = dec_meta.get("model_config", meta["model_config"])

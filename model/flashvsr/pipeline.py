@@ -434,19 +434,27 @@ def bundle_config(path: Path) -> FlashVSRConfig:
         raise UserFacingError(f"{path}: bad model_config metadata ({e})") from None
 
 
-def load_bundle(model: FlashVSRModel, path: Path) -> None:
-    """Load a single-file bundle (safetensors, keys `<part>.<key>` for the model's parts, plus `context`)."""
+def load_bundle_part(module: nn.Module, path: Path, part: str, state: dict[str, Tensor] | None = None,
+                     hint: str = "") -> None:  # fmt: skip
+    """Load a bundle's `<part>.` tensors into `module` (strict); a part the bundle lacks is a one-line error."""
     from model.flashvsr.weights import load_strict, read_state_dict
 
+    state = read_state_dict(path) if state is None else state
+    sub = {k[len(part) + 1 :]: v for k, v in state.items() if k.startswith(part + ".")}
+    if not sub:
+        raise UserFacingError(f"{path}: the bundle has no '{part}' weights{hint}")
+    load_strict(module, sub, f"{path} [{part}]")
+
+
+def load_bundle(model: FlashVSRModel, path: Path) -> None:
+    """Load a single-file bundle (safetensors, keys `<part>.<key>` for the model's parts, plus `context`)."""
+    from model.flashvsr.weights import read_state_dict
+
     state = read_state_dict(path)
+    hint = (f" (mode '{model.mode}'); export one that has them (`flashvsr train --stage export` without "
+            "--tiny-only) or use another mode")  # fmt: skip
     for part, module in model.modules().items():
-        sub = {k[len(part) + 1 :]: v for k, v in state.items() if k.startswith(part + ".")}
-        if not sub:
-            raise UserFacingError(
-                f"{path}: the bundle has no '{part}' weights (mode '{model.mode}'); export one that has them "
-                f"(`flashvsr train --stage export` without --tiny-only) or use another mode"
-            )
-        load_strict(module, sub, f"{path} [{part}]")
+        load_bundle_part(module, path, part, state, hint)
     if "context" not in state:
         raise UserFacingError(f"{path}: no 'context' tensor in the bundle")
     model.set_context(state["context"])
