@@ -71,6 +71,9 @@ def test_cli_trains_every_stage_and_exports_a_loadable_bundle(media_dir: Path, t
                         str(tmp_path / "lr"), str(tmp_path / "srb")]) == 0  # fmt: skip
     diff = read_image_sequence(tmp_path / "srb").astype(int) - read_image_sequence(tmp_path / "sr1").astype(int)
     assert np.abs(diff).max() <= 2
+    assert sample_main(["--run", out, "--decoder", str(tmp_path / "none.safetensors"), str(tmp_path / "lr"),
+                        str(tmp_path / "srx")]) == 2  # a missing bundle: one line, nothing written  # fmt: skip
+    assert not (tmp_path / "srx").exists()
     sig = shifted_sigmas(4)
     assert sig[0] == 1.0 and sig[-1] == 0.0 and all(a > b for a, b in zip(sig, sig[1:], strict=False))
 
