@@ -62,7 +62,7 @@ class ModelMethod:
             self.build()
         self._model.reset()
         device = getattr(self._model, "device", "cpu")
-        return float_to_uint8(self._model.upscale(uint8_to_float(lq).to(device)))
+        return float_to_uint8(self._model.upscale(uint8_to_float(lq).to(device)), self._model.uint8_rounding)
 
     @property
     def info(self) -> dict[str, Any]:

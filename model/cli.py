@@ -32,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-overlap", type=int, default=128, help="tile overlap in output pixels (default 128)")
     parser.add_argument("--color-fix", choices=["adain", "wavelet", "none"], default="adain")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--compat", choices=["default", "official"], default="default",
+                        help="official: the release script's PIL bicubic, centre crop to multiples of 128, 8n-3 "
+                             "output frames, whole-clip noise and uint8 truncation (docs/model.md)")  # fmt: skip
     parser.add_argument("--chunk", type=int, default=8, help="frames decoded per read (default 8)")
     parser.add_argument("--lossless", action="store_true", help="lossless output (FFV1 in .mkv, x264rgb qp0 else)")
     parser.add_argument("--crf", type=int, help="x264 CRF for lossy output (default 18)")
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         "tile_overlap": args.tile_overlap,
         "color_fix": args.color_fix,
         "seed": args.seed,
+        "compat": None if args.compat == "default" else args.compat,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning is printed below, once, plainly

@@ -76,7 +76,7 @@ def upscale_video(
     from vsrcore.tensors import float_to_uint8, uint8_to_float
     from vsrcore.video.decode import iter_chunks
     from vsrcore.video.edit import mux_audio
-    from vsrcore.video.probe import probe
+    from vsrcore.video.probe import count_frames, probe
     from vsrcore.video.write import VideoWriter
 
     src, dst = Path(input), Path(output)
@@ -86,9 +86,12 @@ def upscale_video(
     dst.parent.mkdir(parents=True, exist_ok=True)
     has_audio = audio and bool(meta.audio)
     enc = pick_codec(dst, lossless, codec)
-    show = _progress(meta.frame_count) if progress else None
+    # the release's frame rule (compat official) needs the exact count: from decoding, not the header
+    total = count_frames(src) if getattr(model, "compat", "default") == "official" else None
+    show = _progress(total or meta.frame_count) if progress else None
     t0 = time.perf_counter()
     frames = 0
+    out_hw = (meta.height * model.scale, meta.width * model.scale)
     interrupted = False
     video_path = dst.with_name(f".{dst.stem}.video{dst.suffix}") if has_audio else dst
     writer = VideoWriter(video_path, meta.fps_fraction, codec=enc, crf=crf)
@@ -98,9 +101,10 @@ def upscale_video(
             yield uint8_to_float(c)
 
     try:
-        for out in model.stream(lr_chunks()):
-            writer.write(float_to_uint8(out))
+        for out in model.stream(lr_chunks(), total=total):
+            writer.write(float_to_uint8(out, model.uint8_rounding))
             frames += out.shape[0]
+            out_hw = (out.shape[-2], out.shape[-1])
             if show:
                 show(frames, time.perf_counter() - t0)
     except KeyboardInterrupt:
@@ -120,7 +124,7 @@ def upscale_video(
     if show:
         print(file=sys.stderr)
     report = UpscaleReport(
-        str(src), str(dst), frames, meta.width * model.scale, meta.height * model.scale,
+        str(src), str(dst), frames, out_hw[1], out_hw[0],
         time.perf_counter() - t0, has_audio, interrupted,
     )  # fmt: skip
     if interrupted:

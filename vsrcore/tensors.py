@@ -40,11 +40,15 @@ def uint8_to_float(frames: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def float_to_uint8(frames: Any) -> np.ndarray:
-    """float [0, 1] (T, C, H, W) torch tensor -> uint8 (T, H, W, C) numpy (rounded, clamped)."""
+def float_to_uint8(frames: Any, rounding: str = "round") -> np.ndarray:
+    """float [0, 1] (T, C, H, W) torch tensor -> uint8 (T, H, W, C) numpy, clamped; `rounding` "round" (nearest
+    level) or "truncate" (towards zero, what the FlashVSR release does: half a level darker on average)."""
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"expected (T, 3, H, W), got {tuple(frames.shape)}")
-    out = frames.detach().float().clamp(0, 1).mul(255.0).round().to("cpu")
+    if rounding not in ("round", "truncate"):
+        raise ValueError(f"rounding must be 'round' or 'truncate', got {rounding!r}")
+    out = frames.detach().float().clamp(0, 1).mul(255.0)
+    out = (out.round() if rounding == "round" else out.floor()).to("cpu")
     return out.permute(0, 2, 3, 1).contiguous().numpy().astype(np.uint8)
 
 

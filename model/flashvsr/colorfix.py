@@ -5,8 +5,13 @@
 - `wavelet`: keep the output's high frequencies and take the reference's low frequencies, from a 5-level
   a-trous decomposition with a dilated 3x3 binomial blur (replicate padding), as in the official code.
 
-Both are per frame, so they stream. Frames (T, C, H, W) (any leading batch dims are flattened into T); the
-result is returned in the input's dtype, clamped to `clip`.
+Both are per frame, so they stream. Frames (T, C, H, W) in [0, 1] (any leading batch dims are flattened into T);
+the result is returned in the input's dtype, clamped to [0, 1].
+
+Domain: the official pipelines colour-correct frames in [-1, 1] (decoder output `* 2 - 1` against the [-1, 1] LR
+video) and clamp to [-1, 1]. AdaIN's eps is added to a variance, so the domain matters: on [0, 1] frames eps 1e-5
+acts like eps 4e-5 on [-1, 1], up to 0.066 apart on low-contrast frames. `color_fix` therefore maps its [0, 1]
+inputs to [-1, 1], corrects there, and maps back. The wavelet fix is linear, so its domain does not matter.
 """
 
 from __future__ import annotations
@@ -62,16 +67,14 @@ def wavelet_fix(content: Tensor, reference: Tensor, levels: int = 5) -> Tensor:
     return (high + low).reshape(content.shape)
 
 
-def color_fix(
-    content: Tensor, reference: Tensor, method: ColorFix = "adain", clip: tuple[float, float] = (0.0, 1.0)
-) -> Tensor:
-    """Colour-correct frames (T, C, H, W) against reference frames (T, C, H, W); computed in float32."""
-    if method == "none":
-        out = content.float()
-    elif method == "adain":
-        out = adain(content, reference)
-    elif method == "wavelet":
-        out = wavelet_fix(content, reference)
-    else:
+def color_fix(content: Tensor, reference: Tensor, method: ColorFix = "adain") -> Tensor:
+    """Colour-correct frames (T, C, H, W) in [0, 1] against reference frames (T, C, H, W) in [0, 1], in float32 and
+    in the official [-1, 1] domain (see the module docstring); returns [0, 1] frames in `content`'s dtype."""
+    if method not in ("adain", "wavelet", "none"):
         raise ValueError(f"unknown colour fix {method!r} (adain, wavelet, none)")
-    return out.clamp(*clip).to(content.dtype)
+    c = content.float() * 2 - 1
+    if method == "adain":
+        c = adain(c, reference.float() * 2 - 1)
+    elif method == "wavelet":
+        c = wavelet_fix(c, reference.float() * 2 - 1)
+    return ((c.clamp(-1, 1) + 1) / 2).to(content.dtype)

@@ -17,7 +17,12 @@ computed, not looked up, so any length works. Noise for step i (and tile k) is d
 Modes: "tiny" and "tiny-long" decode each step with the Tiny Conditional Decoder (both stream here; "tiny-long"
 is kept as a name for the release's long-video script), "full" with the Wan2.1 VAE decoder. Optional spatial
 tiling (`tile`, output pixels) runs independent streams on overlapping tiles and feathers them together.
-Colour fix (AdaIN by default) runs on the cropped output frames against the bicubic-upsampled LR, in float32.
+Colour fix (AdaIN by default) runs on the cropped output frames against the bicubic-upsampled LR, in float32 and in
+the official [-1, 1] domain.
+
+`compat="official"` reproduces the released script instead (model/flashvsr/official.py): PIL bicubic and a centre
+crop to multiples of 128, F - 4 output frames for F = the largest 8n+1 <= n + 4, one whole-clip noise tensor and
+truncation to uint8 (`uint8_rounding`). It needs the clip's frame count before streaming (`expect_frames`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ from model.base import VSRModel
 from model.flashvsr.colorfix import ColorFix, color_fix
 from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.lq_proj import LQProjection
+from model.flashvsr.official import (
+    OfficialGeometry,
+    official_geometry,
+    official_noise,
+    official_output_frames,
+    pil_upscale_crop,
+)
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT
 from model.flashvsr.vae import WanVAEDecoder
@@ -48,6 +60,7 @@ from vsrcore.errors import MissingWeights, UserFacingError
 FIRST_IN, FIRST_OUT, STEP = 25, 21, 8  # LR frames / output frames of step 0; frames per later step
 LOOKAHEAD = FIRST_IN - FIRST_OUT
 MODES = ("tiny", "tiny-long", "full")
+COMPAT = ("default", "official")
 # Attributes holding per-stream state in the submodules (swapped per tile).
 _STATE_ATTRS = ("_cache", "_cache1", "_cache2", "_started", "_mem")
 
@@ -136,9 +149,14 @@ class FlashVSRModel(VSRModel):
         seed: int = 0,
         name: str = "flashvsr",
         random_weights: bool = False,
+        compat: str = "default",
     ) -> None:
         if mode not in MODES:
             raise UserFacingError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+        if compat not in COMPAT:
+            raise UserFacingError(f"unknown compat '{compat}' (choose from {', '.join(COMPAT)})")
+        if compat == "official" and tile:
+            raise UserFacingError("--compat official runs untiled, as the release does; drop --tile")
         if scale < 1:
             raise UserFacingError(f"scale must be a positive integer, got {scale}")
         self.cfg, self.scale, self.mode, self.name = cfg, int(scale), mode, name
@@ -160,6 +178,10 @@ class FlashVSRModel(VSRModel):
         self.tile, self.tile_overlap = tile, tile_overlap
         self.color_fix: ColorFix = color_fix
         self.seed = seed
+        self.compat = compat
+        self.uint8_rounding = "truncate" if compat == "official" else "round"
+        self._expected: int | None = None  # total LR frames of the next stream (compat official)
+        self._clip_noise: Tensor | None = None  # whole-clip noise (1, C, T, H/8, W/8), see set_clip_noise
         self._context_raw = context
         self._context_kv: list[tuple[Tensor, Tensor]] | None = None
         self.timings: dict[str, float] | None = None  # set to {} to accumulate per-component seconds (syncs)
@@ -205,6 +227,30 @@ class FlashVSRModel(VSRModel):
         self._tiles: list[Tile] | None = None
         self._states: list[_TileState] = []
         self._geom: tuple[int, int, int, int] | None = None  # (h, w, padded H, padded W)
+        self._out_hw: tuple[int, int] = (0, 0)  # output frame size
+        self._official: OfficialGeometry | None = None
+        if self.compat == "official":
+            self._clip_noise = None  # drawn again for each stream (its length depends on the clip's)
+
+    def expect_frames(self, n: int) -> None:
+        """The next stream's total LR frame count; needed by compat "official" (the release's frame rule)."""
+        self._expected = int(n)
+        if self.compat == "official":
+            official_output_frames(self._expected)  # a too-short clip fails here, before any work
+
+    def set_clip_noise(self, noise: Tensor) -> None:
+        """Use one whole-clip latent noise tensor (1, C, T, H/8, W/8) instead of per-step seeded noise: step 0 reads
+        latent frames 0..5, step i >= 1 frames 4 + 2i and 5 + 2i (the release's layout). Untiled runs only."""
+        if noise.ndim != 5 or noise.shape[:2] != (1, self.cfg.in_dim):
+            raise ValueError(f"clip noise must be (1, {self.cfg.in_dim}, T, H/8, W/8), got {tuple(noise.shape)}")
+        self._clip_noise = noise
+
+    def _target_frames(self) -> int:
+        """How many output frames this stream has (so far): the input's, or the release's rule in compat mode."""
+        if self.compat == "official":
+            assert self._expected is not None
+            return official_output_frames(self._expected)
+        return self._received
 
     def _save(self, st: _TileState) -> None:
         for name, m in [*self.lq_proj.named_modules(prefix="lq"), *self.decoder.named_modules(prefix="dec")]:
@@ -221,8 +267,19 @@ class FlashVSRModel(VSRModel):
 
     # --- geometry ---
     def _setup(self, h: int, w: int) -> None:
-        hp = -(-h * self.scale // self.multiple) * self.multiple
-        wp = -(-w * self.scale // self.multiple) * self.multiple
+        if self.compat == "official":
+            if self._expected is None:
+                raise UserFacingError("--compat official needs the clip's frame count first (expect_frames)")
+            g = self._official = official_geometry(h, w, self.scale, self.multiple)
+            hp, wp = g.height, g.width
+            self._out_hw = (hp, wp)
+            if self._clip_noise is None:
+                n_out = official_output_frames(self._expected)
+                self._clip_noise = official_noise(self.cfg.in_dim, n_out, hp, wp, self.seed, self.device, self.dtype)
+        else:
+            hp = -(-h * self.scale // self.multiple) * self.multiple
+            wp = -(-w * self.scale // self.multiple) * self.multiple
+            self._out_hw = (h * self.scale, w * self.scale)
         self._geom = (h, w, hp, wp)
         self._tiles = plan_tiles(hp, wp, self.tile, self.tile_overlap, self.multiple)
         self._states = [_TileState() for _ in self._tiles]
@@ -230,6 +287,8 @@ class FlashVSRModel(VSRModel):
     def _hr(self, lr: Tensor) -> Tensor:
         """LR frames (t, C, h, w) -> padded HR canvas (t, C, Hp, Wp) in [0, 1] (float32, on device)."""
         assert self._geom is not None
+        if self._official is not None:
+            return pil_upscale_crop(lr, self._official).to(self.device)
         up = upsample_lr(lr.to(self.device), self.scale)
         return pad_to_multiple(up, self.multiple)
 
@@ -238,6 +297,14 @@ class FlashVSRModel(VSRModel):
         return self._buf[start - self._buf_start : end - self._buf_start]
 
     def _noise(self, step: int, tile: int, latents: int, h: int, w: int) -> Tensor:
+        if self._clip_noise is not None:
+            start = 0 if step == 0 else 4 + 2 * step
+            noise = self._clip_noise[:, :, start : start + latents]
+            if len(self._states) != 1 or noise.shape[2:] != (latents, h, w):
+                raise UserFacingError(
+                    f"clip noise {tuple(self._clip_noise.shape)} does not cover step {step} ({latents} x {h} x {w})"
+                )
+            return noise.to(self.device, self.dtype)
         seq = np.random.SeedSequence([self.seed, step, tile])
         g = torch.Generator().manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
         noise = torch.randn(1, self.cfg.in_dim, latents, h, w, generator=g)
@@ -272,7 +339,7 @@ class FlashVSRModel(VSRModel):
                 out[sl] += y * wt
                 weight[sl] += wt
             out = out / weight
-        hs, ws = h * self.scale, w * self.scale
+        hs, ws = self._out_hw
         out = out[..., :hs, :ws]
         out = color_fix(out, hr_out[..., :hs, :ws], self.color_fix)
         self._step += 1
@@ -333,7 +400,7 @@ class FlashVSRModel(VSRModel):
         return 0 if self._step == 0 else self._needed() - STEP - LOOKAHEAD
 
     def _emit(self, out: Tensor, start: int) -> Tensor:
-        keep = min(out.shape[0], self._received - start)
+        keep = min(out.shape[0], self._target_frames() - start)
         self._emitted = start + keep
         return out[: max(keep, 0)]
 
@@ -351,10 +418,12 @@ class FlashVSRModel(VSRModel):
         elif tuple(frames.shape[-2:]) != self._geom[:2]:
             raise UserFacingError(f"frame size changed mid-stream: {tuple(frames.shape[-2:])} vs {self._geom[:2]}")
         frames = frames.float().cpu()
+        if self.compat == "official" and self._expected is not None and self._received + len(frames) > self._expected:
+            raise UserFacingError(f"more frames than the {self._expected} announced (expect_frames)")
         self._buf = frames if self._buf is None else torch.cat([self._buf, frames])
         self._received += frames.shape[0]
         outs = []
-        while self._buf_start + self._buf.shape[0] >= self._needed():
+        while self._buf_start + self._buf.shape[0] >= self._needed() and self._emitted < self._target_frames():
             start = self._out_start()
             outs.append(self._emit(self._run_step(), start))
             self._drop_consumed()
@@ -362,10 +431,10 @@ class FlashVSRModel(VSRModel):
 
     def flush(self) -> list[Tensor]:
         outs: list[Tensor] = []
-        if self._buf is None or self._emitted >= self._received:
+        if self._buf is None or self._emitted >= self._target_frames():
             return outs
         last = self._buf[-1:]
-        while self._emitted < self._received:
+        while self._emitted < self._target_frames():
             missing = self._needed() - (self._buf_start + self._buf.shape[0])
             if missing > 0:
                 self._buf = torch.cat([self._buf, last.expand(missing, -1, -1, -1)])
@@ -505,15 +574,14 @@ def build_flashvsr(
             "--allow-random-weights for a smoke test)",
         )
     else:
+        from model.flashvsr.weights import MODE_PARTS, OFFICIAL_FILES, load_official
         from vsrcore.weights import resolve_weights
 
-        try:
-            paths = resolve_weights(preset, weights_dir)
+        try:  # only the files this mode uses (tiny modes never read the Wan VAE)
+            paths = resolve_weights(preset, weights_dir, files=tuple(OFFICIAL_FILES[p] for p in MODE_PARTS[mode]))
         except MissingWeights as e:
             missing = e
         else:
-            from model.flashvsr.weights import MODE_PARTS, load_official
-
             parts = {p: m for p, m in model.modules().items() if p in MODE_PARTS[mode]}
             ctx = load_official(parts, paths, cfg.text_dim)
             assert ctx is not None
