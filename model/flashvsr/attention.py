@@ -18,8 +18,10 @@ Official block-selection rules (FlashVSR `generate_draft_block_mask`, reproduced
 Kernel semantics reproduced by every backend: each (batch, head) has its own block mask; softmax scale D^-0.5; a
 query block whose mask row selects no key block outputs zeros.
 
-Backends: "reference" (dense masked `scaled_dot_product_attention`, any device) and "flex" (PyTorch
-FlexAttention with a `BlockMask`; compiled on CUDA, the unfused eager path elsewhere, which is slow but exact).
+Backends: "reference" (dense masked `scaled_dot_product_attention`, any device; memory and time quadratic in the
+tokens), "gather" (per query block, only the selected key blocks are gathered and attended to, in groups sized to
+a memory budget: the CPU default) and "flex" (PyTorch FlexAttention with a `BlockMask`; compiled on CUDA, the
+unfused eager path elsewhere, which is slow but exact).
 """
 
 from __future__ import annotations
@@ -228,6 +230,43 @@ def _reference(q: Tensor, k: Tensor, v: Tensor, block_mask: Tensor, block_size: 
     return out
 
 
+GATHER_BUDGET_BYTES = 96 * 2**20  # working set of one group of query blocks in the "gather" backend
+
+
+def _gather(q: Tensor, k: Tensor, v: Tensor, block_mask: Tensor, block_size: int, scale: float | None) -> Tensor:
+    """Block-sparse attention that touches only the selected tiles: per (batch, head), each query block's selected
+    key blocks are gathered (padded to the row maximum, padding masked out) and attended to with SDPA, a group of
+    query blocks at a time so that scores and gathered keys stay within GATHER_BUDGET_BYTES."""
+    b, h, nq, d = q.shape
+    nqb, nkb = block_mask.shape[-2:]
+    out = torch.zeros_like(q)
+    qb = q.reshape(b, h, nqb, block_size, d)
+    kb = k.reshape(b, h, nkb, block_size, d)
+    vb = v.reshape(b, h, nkb, block_size, d)
+    ob = out.view(b, h, nqb, block_size, d)
+    counts = block_mask.sum(dim=-1)  # (B, H, Nqb)
+    # selected key blocks first, in increasing order; padding points at block 0 and is masked out
+    order = torch.sort((~block_mask).to(torch.int8), dim=-1, stable=True).indices
+    for bi in range(b):
+        for hi in range(h):
+            m = int(counts[bi, hi].max())
+            if m == 0:
+                continue
+            per_block = block_size * m * (block_size + 2 * d) * q.element_size()
+            group = max(1, GATHER_BUDGET_BYTES // per_block)
+            for s in range(0, nqb, group):
+                e = min(nqb, s + group)
+                n_sel = counts[bi, hi, s:e]  # (G,)
+                idx = order[bi, hi, s:e, :m]  # (G, m)
+                valid = torch.arange(m, device=q.device)[None, :] < n_sel[:, None]  # (G, m)
+                keys = kb[bi, hi][idx].reshape(e - s, m * block_size, d)
+                vals = vb[bi, hi][idx].reshape(e - s, m * block_size, d)
+                mask = valid.repeat_interleave(block_size, dim=1)[:, None, :]  # (G, 1, m * bs)
+                o = F.scaled_dot_product_attention(qb[bi, hi, s:e], keys, vals, attn_mask=mask, scale=scale)
+                ob[bi, hi, s:e] = o.masked_fill((n_sel == 0)[:, None, None], 0)  # empty rows -> zeros
+    return out
+
+
 _COMPILED_FLEX: Callable[..., Tensor] | None = None
 
 
@@ -275,13 +314,14 @@ def _flex(q: Tensor, k: Tensor, v: Tensor, block_mask: Tensor, block_size: int, 
 
 _BACKENDS: dict[str, Callable[[Tensor, Tensor, Tensor, Tensor, int, float | None], Tensor]] = {
     "reference": _reference,
+    "gather": _gather,
     "flex": _flex,
 }
 
 
 def default_backend(q: Tensor) -> str:
-    """ "flex" on CUDA, "reference" elsewhere."""
-    return "flex" if q.is_cuda else "reference"
+    """ "flex" on CUDA, "gather" elsewhere."""
+    return "flex" if q.is_cuda else "gather"
 
 
 def block_sparse_attention(
@@ -298,7 +338,7 @@ def block_sparse_attention(
 
     q: (B, H, Nq, D); k, v: (B, H, Nk, D); block_mask: bool (B, H, Nq/block_size, Nk/block_size).
     Returns (B, H, Nq, D). Softmax scale defaults to D^-0.5; query blocks with an empty mask row give zeros.
-    backend: "reference" | "flex" | None (= `default_backend(q)`).
+    backend: "reference" | "gather" | "flex" | None (= `default_backend(q)`).
     """
     _check(q, k, v, block_mask, block_size)
     name = backend or default_backend(q)

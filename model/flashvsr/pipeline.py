@@ -44,6 +44,7 @@ from model.base import VSRModel
 from model.flashvsr.colorfix import ColorFix, color_fix
 from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.lq_proj import LQProjection
+from model.flashvsr.memory import MemoryPlan, default_budget, plan_memory
 from model.flashvsr.official import (
     OfficialGeometry,
     official_geometry,
@@ -150,6 +151,7 @@ class FlashVSRModel(VSRModel):
         name: str = "flashvsr",
         random_weights: bool = False,
         compat: str = "default",
+        max_memory: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise UserFacingError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
@@ -179,6 +181,8 @@ class FlashVSRModel(VSRModel):
         self.color_fix: ColorFix = color_fix
         self.seed = seed
         self.compat = compat
+        self.max_memory = max_memory
+        self.plan: MemoryPlan | None = None
         self.uint8_rounding = "truncate" if compat == "official" else "round"
         self._expected: int | None = None  # total LR frames of the next stream (compat official)
         self._clip_noise: Tensor | None = None  # whole-clip noise (1, C, T, H/8, W/8), see set_clip_noise
@@ -200,6 +204,8 @@ class FlashVSRModel(VSRModel):
         """Move every part to the configured device and dtype (inference mode)."""
         for m in self.modules().values():
             m.to(self.device, self.dtype).eval().requires_grad_(False)
+        if self.device.type == "cpu" and isinstance(self.decoder, TCDecoder):  # oneDNN's 2-D convs: faster on NHWC
+            self.decoder.to(memory_format=torch.channels_last)
         self._context_kv = None
         return self
 
@@ -266,22 +272,41 @@ class FlashVSRModel(VSRModel):
                 setattr(m, a, v)
 
     # --- geometry ---
+    def _canvas(self, h: int, w: int) -> tuple[int, int]:
+        """The padded (or, in compat official, cropped) output canvas (Hp, Wp) of an (h, w) LR frame."""
+        if self.compat == "official":
+            g = official_geometry(h, w, self.scale, self.multiple)
+            return g.height, g.width
+        return -(-h * self.scale // self.multiple) * self.multiple, -(-w * self.scale // self.multiple) * self.multiple
+
+    def memory_plan(self, h: int, w: int) -> MemoryPlan:
+        """Estimated peak memory for (h, w) LR frames and the tile that keeps it under `max_memory` (or 80 % of
+        the memory available now); an explicit `tile` is kept, compat official never tiles."""
+        from model.flashvsr.memory import estimate_bytes
+
+        hp, wp = self._canvas(h, w)
+        weights = sum(p.numel() * p.element_size() for m in self.modules().values() for p in m.parameters())
+        itemsize = torch.finfo(self.dtype).bits // 8
+        budget = self.max_memory if self.max_memory is not None else default_budget(str(self.device))
+        if self.tile or self.compat == "official":
+            est = estimate_bytes(self.cfg, self.mode, hp, wp, self.tile, weights, itemsize)
+            return MemoryPlan(self.tile, est, budget)
+        return plan_memory(self.cfg, self.mode, hp, wp, weights, budget, self.multiple, itemsize)
+
     def _setup(self, h: int, w: int) -> None:
+        hp, wp = self._canvas(h, w)
+        self._out_hw = (h * self.scale, w * self.scale)
         if self.compat == "official":
             if self._expected is None:
                 raise UserFacingError("--compat official needs the clip's frame count first (expect_frames)")
-            g = self._official = official_geometry(h, w, self.scale, self.multiple)
-            hp, wp = g.height, g.width
+            self._official = official_geometry(h, w, self.scale, self.multiple)
             self._out_hw = (hp, wp)
             if self._clip_noise is None:
                 n_out = official_output_frames(self._expected)
                 self._clip_noise = official_noise(self.cfg.in_dim, n_out, hp, wp, self.seed, self.device, self.dtype)
-        else:
-            hp = -(-h * self.scale // self.multiple) * self.multiple
-            wp = -(-w * self.scale // self.multiple) * self.multiple
-            self._out_hw = (h * self.scale, w * self.scale)
         self._geom = (h, w, hp, wp)
-        self._tiles = plan_tiles(hp, wp, self.tile, self.tile_overlap, self.multiple)
+        self.plan = self.memory_plan(h, w)
+        self._tiles = plan_tiles(hp, wp, self.plan.tile, self.tile_overlap, self.multiple)
         self._states = [_TileState() for _ in self._tiles]
 
     def _hr(self, lr: Tensor) -> Tensor:
@@ -321,8 +346,10 @@ class FlashVSRModel(VSRModel):
             lq_range, out_range, n_lat, offset = (a, a + STEP), (a - LOOKAHEAD, a + STEP - LOOKAHEAD), 2, 4 + 2 * i
         assert self._geom is not None and self._tiles is not None
         h, w, hp, wp = self._geom
-        hr_lq = self._hr(self._frames(*lq_range))  # (t, C, Hp, Wp) [0, 1]
-        hr_out = self._hr(self._frames(*out_range))
+        first = min(lq_range[0], out_range[0])  # one upsampling for both (they overlap)
+        hr = self._hr(self._frames(first, max(lq_range[1], out_range[1])))  # (t, C, Hp, Wp) [0, 1]
+        hr_lq = hr[lq_range[0] - first : lq_range[1] - first]
+        hr_out = hr[out_range[0] - first : out_range[1] - first]
         n_out = out_range[1] - out_range[0]
         if len(self._tiles) == 1:
             out = self._run_tile(0, hr_lq, hr_out, n_lat, offset)
@@ -341,9 +368,11 @@ class FlashVSRModel(VSRModel):
             out = out / weight
         hs, ws = self._out_hw
         out = out[..., :hs, :ws]
-        out = color_fix(out, hr_out[..., :hs, :ws], self.color_fix)
+        ref = hr_out[..., :hs, :ws]
+        # per frame (the fix is per frame); a few at a time bounds the float32 temporaries
+        fixed = torch.cat([color_fix(out[i : i + 4], ref[i : i + 4], self.color_fix) for i in range(0, len(out), 4)])
         self._step += 1
-        return out.clamp(0, 1).cpu()
+        return fixed.clamp_(0, 1).cpu()
 
     def _run_tile(self, k: int, hr_lq: Tensor, hr_out: Tensor, n_lat: int, offset: int) -> Tensor:
         st = self._states[k]

@@ -35,6 +35,18 @@ def test_reference_backend_equals_brute_force(seed: int) -> None:
     assert out[0, 0, 128:256].abs().max() == 0
 
 
+@pytest.mark.parametrize("budget", [A.GATHER_BUDGET_BYTES, 1])  # 1 byte: one query block per group
+def test_gather_backend_equals_reference(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CPU default touches only the selected tiles; same output, empty rows zero, any group size."""
+    monkeypatch.setattr(A, "GATHER_BUDGET_BYTES", budget)
+    q, k, v, mask = _random_qkv(3, 2, 3, 4, 6, 16)
+    mask[1, 2] = False  # a head that sees nothing at all
+    out = A.block_sparse_attention(q, k, v, mask, backend="gather")
+    torch.testing.assert_close(out, A.block_sparse_attention(q, k, v, mask, backend="reference"), rtol=1e-5, atol=1e-5)
+    assert out[0, 0, 128:256].abs().max() == 0 and out[1, 2].abs().max() == 0
+    assert A.default_backend(q) == "gather"
+
+
 def test_flex_backend_unfused_equals_reference_on_cpu() -> None:
     """The BlockMask we hand FlexAttention describes the same mask (checked with its unfused CPU path)."""
     q, k, v, mask = _random_qkv(2, 1, 2, 2, 4, 16)

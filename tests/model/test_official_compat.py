@@ -89,3 +89,18 @@ def test_tiny_mode_needs_no_vae_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not model.random_weights and np.isfinite(model.upscale(torch.rand(2, 3, 16, 16)).numpy()).all()
     with pytest.raises(MissingWeights, match="Wan2.1_VAE.pth"):
         build_flashvsr("flashvsr-v1.1", mode="full", device="cpu", weights_dir=tmp_path, overrides=TOY)
+
+
+def test_memory_plan_picks_a_tile_under_the_budget() -> None:
+    from model.flashvsr.memory import parse_bytes
+
+    m = build_flashvsr("flashvsr-tiny", device="cpu", max_memory=parse_bytes("8G"))
+    plan = m.memory_plan(360, 640)  # 2560 x 1536 canvas
+    assert plan.tile is not None and plan.estimate <= parse_bytes("8G") and "tiles of" in plan.describe()
+    assert (
+        build_flashvsr("flashvsr-tiny", device="cpu", max_memory=parse_bytes("64G")).memory_plan(60, 80).tile is None
+    )
+    with pytest.raises(UserFacingError, match="too small"):
+        build_flashvsr("flashvsr-tiny", device="cpu", max_memory=parse_bytes("4G")).memory_plan(360, 640)
+    with pytest.raises(UserFacingError, match="not a size"):
+        parse_bytes("lots")
