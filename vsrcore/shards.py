@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,35 @@ def _json_cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, dict | list | tuple) else value
 
 
+def _cell_kind(value: Any) -> str | None:
+    """The manifest column kind of a stored cell: 'bool', 'number', 'text', None (missing) or the type's name."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        if not -(2**63) <= int(value) < 2**63:
+            raise ValueError(f"integer {value} does not fit in 64 bits")
+        return "number"
+    if isinstance(value, numbers.Real):
+        return "number"
+    if isinstance(value, str):
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) for lone surrogates
+        return "text"
+    return type(value).__name__
+
+
+def _column_kinds(df: Any) -> dict[str, str]:
+    """Kind of each column of an existing manifest (from its first non-missing value)."""
+    kinds = {}
+    for column in df.columns:
+        values = df[column].dropna()
+        kind = _cell_kind(values.iloc[0]) if len(values) else None
+        if kind is not None:
+            kinds[str(column)] = kind
+    return kinds
+
+
 class ShardWriter:
     """Appends items to a shard directory; safe to re-run on the same directory (see module doc).
 
@@ -68,6 +98,7 @@ class ShardWriter:
         path = self.root / MANIFEST
         self._done = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=list(REQUIRED_COLUMNS))
         self._ids = set(self._done["id"])
+        self._kinds = _column_kinds(self._done)  # one kind per column: parquet cannot mix them
         referenced = set(self._done["shard"])
         for orphan in (self.root / SHARD_DIR).glob("[0-9]*.tar"):
             if orphan.name not in referenced:
@@ -105,7 +136,8 @@ class ShardWriter:
             self._tar_ctx = atomic_path(self.root / SHARD_DIR / self.shard_name)
             self._tar = tarfile.open(self._tar_ctx.__enter__(), "w")
         full = {"split": "train", **row, "id": item_id, "shard": self.shard_name, "member": f"{item_id}.{ext}"}
-        sidecar = json.dumps(full, sort_keys=True, default=str).encode()
+        kinds, sidecar = self._check_row(full)
+        self._kinds.update(kinds)
         for name, payload in ((f"{item_id}.{ext}", data), (f"{item_id}.json", sidecar)):
             info = tarfile.TarInfo(name)
             info.size = len(payload)
@@ -116,6 +148,32 @@ class ShardWriter:
         if len(self._pending) >= self.max_items or self._bytes >= self.max_bytes:
             self.flush()
         return True
+
+    def _check_row(self, full: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        """(column kinds, JSON sidecar) of a row, or ValueError (one line) when a manifest could not store it."""
+        item = full["id"]
+        kinds = {}
+        for key, value in full.items():
+            if not isinstance(key, str):
+                raise ValueError(f"item {item!r}: field name {key!r} is not text")
+            try:
+                kind = _cell_kind(_json_cell(value))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"item {item!r}: field {key!r} cannot be stored ({e})") from None
+            if kind not in (None, "bool", "number", "text"):
+                raise ValueError(f"item {item!r}: field {key!r} holds a {kind}, which a manifest cannot store")
+            if kind is not None and self._kinds.get(key, kind) != kind:
+                raise ValueError(
+                    f"item {item!r}: field {key!r} is {kind} but earlier rows hold {self._kinds[key]} "
+                    "(one type per manifest column)"
+                )
+            if kind is not None:
+                kinds[key] = kind
+        try:
+            sidecar = json.dumps(full, sort_keys=True, default=str).encode()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"item {item!r}: row cannot be written as JSON ({e})") from None
+        return kinds, sidecar
 
     def flush(self) -> None:
         """Close the current tar (if any), move it into place and commit its rows to the manifest."""
@@ -197,7 +255,8 @@ class ShardReader:
         """(tar path, member name) of a manifest row, after its id, shard and member pass the gate; else
         UnsafeMember naming the shard file and the member."""
         shard, member, item_id = row["shard"], row["member"], row["id"]
-        where = self.root / SHARD_DIR / str(shard)
+        unsafe_shard = name_problem(shard, single=True) is not None
+        where = self.root / SHARD_DIR / ("<shard named in the manifest>" if unsafe_shard else str(shard))
         for value, what in ((shard, "shard"), (member, "member"), (item_id, "id")):
             problem = name_problem(value, single=True)
             if problem is not None:
