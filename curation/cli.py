@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from vsrcore.limits import add_max_pixels_argument, set_max_pixels
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the curate arguments."""
@@ -25,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="comma list of file names always put in the val (held-out) split")  # fmt: skip
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_max_pixels_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from curation import PRESETS
     from curation.pipeline import curate
 
+    set_max_pixels(args.max_pixels)
     config = PRESETS.build(args.preset)
     extra = tuple(v.strip() for v in args.val_sources.split(",") if v.strip())
     if extra:

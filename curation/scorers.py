@@ -1,8 +1,10 @@
 """Scorers that need pretrained weights: LAION aesthetic (open-clip ViT-L/14 + LAION head) and MUSIQ (pyiqa).
 
-Each declares its weights (a `vsrcore.weights` entry). `missing_weights()` lists absent files without
-loading anything, so a run can skip the scorer (and record that) or stop before any work (`--require`).
-Models load once per worker in `setup()`; `score(frames)` takes uint8 RGB (N, H, W, C) frames.
+Each declares its weights (a `vsrcore.weights` entry). Libraries that load files themselves run inside
+`vsrcore.weights.third_party_load` (the pinned sha256 first; without a full pin, tensors only); our own reads
+use `load_tensors` (weights_only). `missing_weights()` lists absent files without loading anything, so a run can
+skip the scorer (and record that) or stop before any work (`--require`). Models load once per worker in
+`setup()`; `score(frames)` takes uint8 RGB (N, H, W, C) frames.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vsrcore.weights import resolve_weights, weight_status
+from vsrcore.weights import load_tensors, resolve_weights, third_party_load, weight_status
 
 
 @dataclass
@@ -77,13 +79,13 @@ class AestheticScorer(WeightedScorer):
 
     def setup(self) -> None:
         import open_clip
-        import torch
 
         files = resolve_weights(self.weights, self.weights_dir)
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            self.model_name, pretrained=str(files["open_clip_vit_l_14_openai.bin"])
-        )
-        head = linear_head(torch.load(files["sa_0_4_vit_l_14_linear.pth"], map_location="cpu", weights_only=True))
+        head = linear_head(load_tensors(files["sa_0_4_vit_l_14_linear.pth"]))  # type: ignore[arg-type]
+        with third_party_load([files["open_clip_vit_l_14_openai.bin"]]):
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.model_name, pretrained=str(files["open_clip_vit_l_14_openai.bin"])
+            )
         dev = self._device()
         self._model = (model.eval().to(dev), head.eval().to(dev), preprocess, dev)
 
@@ -121,7 +123,8 @@ class MusiqScorer(WeightedScorer):
 
         path = resolve_weights(self.weights, self.weights_dir)["musiq_koniq_ckpt-e95806b9.pth"]
         dev = self._device()
-        self._model = (pyiqa.create_metric("musiq", device=dev, pretrained_model_path=str(path)), dev)
+        with third_party_load([path]):  # pyiqa unpickles: the file must match its pinned sha256 first
+            self._model = (pyiqa.create_metric("musiq", device=dev, pretrained_model_path=str(path)), dev)
 
     def score(self, frames: np.ndarray) -> float:
         import torch

@@ -56,9 +56,11 @@ class ProbeStage(Stage):
     config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        from vsrcore.limits import check_frame_size
         from vsrcore.video.probe import probe
 
         meta = probe(item["path"])
+        check_frame_size(item["path"], meta.coded_width, meta.coded_height)
         item = {**item, "meta": meta.to_dict()}
         cfg = self.config
         short = min(meta.width, meta.height)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 from vsrcore.atomic import atomic_path, write_json_atomic
 from vsrcore.errors import MediaError, UserFacingError
 from vsrcore.hashing import content_id, make_id
+from vsrcore.untrusted import UnsafeMember
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
 
@@ -90,17 +92,24 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
     if (root / MANIFEST).exists():
         from vsrcore.shards import ShardReader
 
-        df = ShardReader(root).manifest()
-        for row in df.to_dict("records"):
-            kind = "image" if str(row["member"]).rsplit(".", 1)[-1] in ("png", "jpg", "jpeg", "webp") else "video"
+        reader = ShardReader(root)
+        for row in reader.manifest().to_dict("records"):
+            try:
+                _, member = reader.check_row(row)
+            except UnsafeMember as e:
+                failed.append({"path": e.tar_path, "error": str(e)})
+                continue
+            kind = "image" if _member_ext(member) in ("png", "jpg", "jpeg", "webp") else "video"
+            item_id = str(row["id"])
+            clip_id = _safe(item_id) if _safe(item_id) == item_id else f"{_safe(item_id)}-{make_id(item_id, length=8)}"
             jobs.append(
                 Job(
-                    _safe(str(row["id"])),
+                    clip_id,
                     "shard",
                     str(root),
                     0,
                     None,
-                    float(row.get("fps") or 25.0),
+                    _fps(row.get("fps")),
                     member=str(row["id"]) + (":image" if kind == "image" else ""),
                 )
             )
@@ -133,12 +142,29 @@ def _load(job: Job) -> np.ndarray:
     from vsrcore.shards import ShardReader
 
     item_id, _, kind = job.member.partition(":")
-    data = ShardReader(job.source).read_member(item_id)
-    member = ShardReader(job.source).manifest().set_index("id").loc[item_id, "member"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / str(member)
+    reader = ShardReader(job.source)
+    _, member = reader.locate(item_id)
+    data = reader.read_member(item_id)
+    # The decoders take a path: the bytes go to a private temporary file whose name is ours, not the member's.
+    with tempfile.TemporaryDirectory(prefix="flashvsr-member-") as tmp:
+        path = Path(tmp) / f"member.{_member_ext(member)}"
         path.write_bytes(data)
         return _read_image(path) if kind == "image" else read_frames(path)
+
+
+def _member_ext(member: str) -> str:
+    """The lower-case extension of a (gated) member name, or 'bin' when it has no short alphanumeric one."""
+    ext = member.rsplit(".", 1)[-1].lower() if "." in member else ""
+    return ext if re.fullmatch(r"[a-z0-9]{1,8}", ext) else "bin"
+
+
+def _fps(value: Any) -> float:
+    """A manifest's fps cell as a positive finite float (25 when absent or unusable)."""
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        return 25.0
+    return fps if np.isfinite(fps) and fps > 0 else 25.0
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -243,6 +269,8 @@ def run(
         disable=not progress,
         desc=f"degrade {settings.preset}",
     )
+    for f in failed:  # inputs refused before any job started (unreadable files, refused shard members)
+        bar.write(f"flashvsr degrade: {f['error']}", file=sys.stderr)
     try:
         if workers > 1 and len(todo) > 1:
             import multiprocessing as mp
@@ -270,5 +298,5 @@ def run(
 def _account(job: Job, error: str | None, failed: list[dict[str, str]], bar: Any) -> None:
     if error is not None:
         failed.append({"path": job.source, "clip_id": job.clip_id, "error": error})
-        bar.write(f"flashvsr degrade: {error}")
+        bar.write(f"flashvsr degrade: {error}", file=sys.stderr)
     bar.update(1)

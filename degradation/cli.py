@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from vsrcore.limits import add_max_pixels_argument, set_max_pixels
+
 
 def _value(text: str) -> Any:
     try:
@@ -44,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (one clip each)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from degradation.batch import DegradeSettings
     from degradation.batch import run as run_batch
 
+    set_max_pixels(args.max_pixels)
     options: dict[str, Any] = {"scale": args.scale}
     if args.drift:
         options["drift"] = True

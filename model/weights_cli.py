@@ -1,9 +1,11 @@
 """`flashvsr weights list|verify|fetch`.
 
 - list: every known weights set (vsrcore.weights.WEIGHTS), present or missing, and where it comes from.
-- verify [NAME ...]: for each file, presence and size; the recorded sha256 where one is known (none is recorded
-  yet: we do not invent checksums, the sha256 found is printed for you to record); and loadability: FlashVSR files
-  are read safely and their keys / shapes checked strictly against our modules (built on the meta device).
+- verify [NAME ...]: for each file, presence and size; its sha256 against the pinned table
+  (`vsrcore.pinned_weights`: full hash, or only the prefix a published file name carries; files without a pin,
+  such as FlashVSR's, are only ever read through safetensors / `weights_only=True`); and loadability: FlashVSR
+  files are read safely and their keys / shapes checked strictly against our modules (built on the meta device).
+  For a FlashVSR set it then lists which files each inference mode needs and whether they are all present.
 - fetch NAME: downloads only where a network and `huggingface_hub` exist (HF_HUB_OFFLINE respected, short
   timeout); otherwise says so and where to get each file.
 """
@@ -14,11 +16,7 @@ import argparse
 import os
 from pathlib import Path
 
-from vsrcore.hashing import file_sha256
 
-
-# Known sha256 per (weights name, file). None recorded: the release publishes no checksums we could verify.
-SHA256: dict[tuple[str, str], str] = {}
 # Where a file of a FlashVSR set comes from when it is not in the HF repository.
 FILE_SOURCES = {
     "posi_prompt.pth": "https://github.com/OpenImagingLab/FlashVSR (examples/WanVSR/prompt_tensor/posi_prompt.pth)",
@@ -90,8 +88,44 @@ def _check_load(name: str, file: str, path: Path, expected: dict[str, dict[str, 
     return f"loads: {len(expected[part])} tensors match {part}"
 
 
+# What each FlashVSR part is called in `verify`'s per-mode lines.
+PART_LABELS = {"dit": "DiT", "lq_proj": "LQ projection", "tcdecoder": "TCDecoder", "vae_decoder": "Wan2.1 VAE",
+               "context": "prompt"}  # fmt: skip
+
+
+def _hash_note(path: Path) -> tuple[bool, str]:
+    """(ok, note) for a file's sha256 against the pinned table."""
+    from vsrcore.pinned_weights import PINNED, file_digest
+
+    pin = PINNED.get(path.name)
+    if pin is None:
+        return True, "no sha256 recorded (read only through safetensors / weights_only=True)"
+    digest = file_digest(path)
+    if not digest.startswith(pin.sha256):
+        return False, f"sha256 MISMATCH: expected {pin.sha256}, got {digest}"
+    if pin.level == "full":
+        return True, "sha256 OK (pinned)"
+    return True, f"sha256 prefix OK ({pin.sha256}; prefix-only pin: loaded with weights_only=True)"
+
+
+def _mode_lines(usable: set[str], present: set[str]) -> list[str]:
+    """One line per FlashVSR inference mode: the files it needs and whether they are all present and good."""
+    from model.flashvsr.weights import MODE_PARTS, OFFICIAL_FILES
+
+    lines = []
+    for mode, parts in MODE_PARTS.items():
+        needs = ", ".join(f"{PART_LABELS[p]} ({OFFICIAL_FILES[p]})" for p in parts)
+        absent = [OFFICIAL_FILES[p] for p in parts if OFFICIAL_FILES[p] not in present]
+        bad = [OFFICIAL_FILES[p] for p in parts if OFFICIAL_FILES[p] in present - usable]
+        problems = ([f"missing {', '.join(absent)}"] if absent else []) + ([f"bad {', '.join(bad)}"] if bad else [])
+        state = "ready" if not problems else "not ready, " + "; ".join(problems)
+        lines.append(f"  mode {mode}: {state}; needs {needs}")
+    return lines
+
+
 def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
-    """Print a line per file; return 0 when every file of the named sets is present (and loads), else 1."""
+    """Print a line per file (and per FlashVSR mode); return 0 when every file of the named sets is present,
+    matches its pinned sha256 and loads, else 1."""
     from vsrcore.errors import UserFacingError
     from vsrcore.weights import WEIGHTS, search_dirs, weight_status
 
@@ -102,6 +136,7 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
         found, missing = weight_status(name, weights_dir)
         expected = _expected_shapes(name) if load and name.startswith("flashvsr") and found else {}
         print(f"{name}: {'complete' if not missing else f'{len(missing)} of {len(spec.files)} files missing'}")
+        usable: set[str] = set()
         for file in spec.files:
             if file in missing:
                 ok = False
@@ -111,26 +146,23 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
                 continue
             path = found[file]
             size = path.stat().st_size
-            notes = [f"{size:,} bytes"]
-            if size == 0:
-                ok = False
-                notes.append("EMPTY")
-            known = SHA256.get((name, file))
-            if known:
-                digest = file_sha256(path)
-                if digest != known:
-                    ok = False
-                notes.append("sha256 OK" if digest == known else f"sha256 MISMATCH ({digest})")
-            else:
-                notes.append("no sha256 recorded")
-            if expected and size:
+            good, notes = size > 0, [f"{size:,} bytes" if size else "EMPTY"]
+            hash_ok, note = _hash_note(path)
+            good &= hash_ok
+            notes.append(note)
+            if expected and size and hash_ok:
                 try:
                     notes.append(_check_load(name, file, path, expected))
                 except UserFacingError as e:
-                    ok = False
+                    good = False
                     notes.append(f"DOES NOT LOAD: {e}")
-            print(f"  ok {path}  " + "; ".join(notes) if "DOES NOT" not in notes[-1] else f"  BAD {path}  " +
-                  "; ".join(notes))  # fmt: skip
+            ok &= good
+            if good:
+                usable.add(file)
+            print(f"  {'ok' if good else 'BAD'} {path}  " + "; ".join(notes))
+        if name.startswith("flashvsr"):
+            for line in _mode_lines(usable, set(found)):
+                print(line)
     return 0 if ok else 1
 
 

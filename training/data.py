@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vsrcore.limits import check_frame_size
 from vsrcore.rng import for_item
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
@@ -77,10 +78,9 @@ def list_media(data: str | Path | Sequence[str | Path], split: str | None = "tra
 
 
 def _decode_image(data: bytes) -> np.ndarray:
-    from PIL import Image
+    from vsrcore.video.image import decode_image
 
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"))
+    return decode_image(data)  # pixel cap checked from the header first
 
 
 def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
@@ -90,6 +90,8 @@ def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
     src = io.BytesIO(data) if isinstance(data, bytes) else data
     frames: list[np.ndarray] = []
     with av.open(src) as container:
+        ctx = container.streams.video[0].codec_context
+        check_frame_size("<clip>" if isinstance(data, bytes) else data, ctx.width, ctx.height)
         for i, frame in enumerate(container.decode(video=0)):
             if i >= start:
                 frames.append(frame.to_ndarray(format="rgb24"))

@@ -71,7 +71,10 @@ def load_lpips(mode: str = "auto", device: str | torch.device = "cpu") -> tuple[
         return None, f"LPIPS unavailable: weights file {cached} missing (from {url}); pixel losses use MSE only"
     import lpips
 
-    net = lpips.LPIPS(net="alex", verbose=False).to(device).eval().requires_grad_(False)
+    from vsrcore.weights import third_party_load
+
+    with third_party_load([cached]):  # alexnet-owt-7be5be79.pth: pinned prefix, loaded weights_only
+        net = lpips.LPIPS(net="alex", verbose=False).to(device).eval().requires_grad_(False)
 
     def fn(a: Tensor, b: Tensor) -> Tensor:
         return net(a.float() * 2 - 1, b.float() * 2 - 1).mean()

@@ -1,17 +1,27 @@
-"""Known pretrained weights: which files, where they come from, what uses them; and how they are found.
+"""Known pretrained weights: which files, where they come from, what uses them; how they are found and loaded.
 
 Weights are searched in `--weights-dir`, then `$FLASHVSR_WEIGHTS`, then `~/.cache/flashvsr/weights`, each
 both flat and in a sub-folder named after the weights (`<dir>/<name>/<file>`). Nothing is downloaded
 implicitly; a missing file raises MissingWeights naming it and its source.
+
+Loading: our own code reads weights with safetensors or `torch.load(weights_only=True)` only. A third-party
+library that loads files itself (pyiqa, torchvision, lpips, CLIP) runs inside `third_party_load(files)`: each file
+is first checked against `vsrcore.pinned_weights`, and unless every file matched a full pinned sha256, every
+`torch.load` inside is forced to `weights_only=True` (torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD), so an unpinned file
+can only yield tensors: a crafted pickle is refused with one line and never runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsrcore.errors import MissingWeights
+from vsrcore.errors import MissingWeights, UserFacingError
+from vsrcore.pinned_weights import check_pinned
 
 
 @dataclass(frozen=True)
@@ -148,3 +158,74 @@ def resolve_weights(
         shown = [f"{spec.name}/{m}" if spec.subdir_only else m for m in missing]
         raise MissingWeights(name, shown, [str(d) for d in search_dirs(weights_dir)], spec.source)
     return found
+
+
+class WeightsRefused(UserFacingError):
+    """A weights file that holds pickled objects other than tensors and has no matching full pin."""
+
+
+_FORCE = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
+_FORCE_NOT = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+
+
+@contextlib.contextmanager
+def _weights_only_torch_loads() -> Iterator[None]:
+    """Every `torch.load` in this block behaves as `weights_only=True`, whatever its caller passed."""
+    saved = {k: os.environ.get(k) for k in (_FORCE, _FORCE_NOT)}
+    os.environ[_FORCE] = "1"
+    os.environ.pop(_FORCE_NOT, None)  # torch refuses to run with both set
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _unpickler_reason(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    detail = next((ln for ln in lines if "WeightsUnpickler error" in ln or "Unsupported global" in ln), "")
+    detail = detail or (lines[0] if lines else type(e).__name__)
+    return detail.removeprefix("WeightsUnpickler error:").strip().split(". ")[0][:200]
+
+
+@contextlib.contextmanager
+def third_party_load(files: Iterable[str | Path]) -> Iterator[dict[Path, str]]:
+    """Guard a third-party loader that reads `files` itself (see module doc). Yields {file: pin level}.
+
+    Raises WeightsHashMismatch before the block runs when a file differs from its pin, and WeightsRefused (one
+    line naming the files) when a file that is not fully pinned holds anything but tensors.
+    """
+    levels = {Path(f): check_pinned(f) for f in files}
+    if levels and all(level == "full" for level in levels.values()):
+        yield levels  # each file is byte-for-byte the published one: its own loader may read it
+        return
+    with _weights_only_torch_loads():
+        try:
+            yield levels
+        except pickle.UnpicklingError as e:
+            names = ", ".join(str(p) for p in levels) or "a weights file"
+            raise WeightsRefused(
+                f"{names}: refused: holds pickled objects other than tensors ({_unpickler_reason(e)}); "
+                "only plain tensor files load unless their full sha256 is pinned (vsrcore/pinned_weights.py)"
+            ) from None
+
+
+def load_tensors(path: str | Path) -> object:
+    """Read a weights file without unpickling arbitrary objects: safetensors -> dict of tensors; anything else ->
+    `torch.load(weights_only=True)` on the CPU. A file with a pin must match it first."""
+    check_pinned(path)
+    p = Path(path)
+    try:
+        if p.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(p), device="cpu")
+        import torch
+
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        reason = _unpickler_reason(e)
+        raise WeightsRefused(f"{p}: refused: holds pickled objects other than tensors ({reason})") from None

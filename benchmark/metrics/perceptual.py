@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from benchmark.metrics.base import Metric, torch_hub_with
-from vsrcore.weights import resolve_weights
+from vsrcore.weights import resolve_weights, third_party_load
 
 
 class LPIPS(Metric):
@@ -34,7 +34,7 @@ class LPIPS(Metric):
             model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
         else:
             files = resolve_weights(f"lpips-{net}", self.weights_dir)
-            with torch_hub_with(files):
+            with third_party_load(files.values()), torch_hub_with(files):
                 model = lpips.LPIPS(net=net, verbose=False)
         self.model = model.eval().to(self.device)
 
@@ -71,7 +71,7 @@ class DISTS(Metric):
                 self.net = pyiqa.create_metric("dists", device=self.device, pretrained=False)
         else:
             files = resolve_weights("dists", self.weights_dir)
-            with torch_hub_with({"vgg16-397923af.pth": files["vgg16-397923af.pth"]}):
+            with third_party_load(files.values()), torch_hub_with({"vgg16-397923af.pth": files["vgg16-397923af.pth"]}):
                 self.net = pyiqa.create_metric(
                     "dists", device=self.device, pretrained_model_path=str(files["DISTS_weights-f5e65c96.pth"])
                 )

@@ -2,7 +2,9 @@
 
 Weights are never downloaded: a weights-needing metric resolves its files through `vsrcore.weights`
 (MissingWeights names what is absent) and hands pyiqa local paths, or a temporary torch.hub folder
-of links where pyiqa only knows how to look there (CLIP).
+of links where pyiqa only knows how to look there (CLIP). pyiqa unpickles what it loads
+(`weights_only=False`), so it runs inside `vsrcore.weights.third_party_load`: each file must match its pinned
+sha256 (`vsrcore.pinned_weights`) first, and a file without a full pin can only load as plain tensors.
 
 Note the licence: pyiqa is non-commercial (PolyForm Noncommercial 1.0.0 since 2026-04); the default
 fidelity metrics (`psnr`, `ssim_y`, ...) and NIQE are our own implementations and do not need it.
@@ -16,7 +18,7 @@ from typing import Any
 import torch
 
 from benchmark.metrics.base import Metric, torch_hub_with
-from vsrcore.weights import resolve_weights
+from vsrcore.weights import resolve_weights, third_party_load
 
 
 _WEIGHTS = {"musiq": "musiq-koniq", "clipiqa": "clipiqa", "dists": "dists"}
@@ -38,6 +40,7 @@ class PyiqaMetric(Metric):
         self.needs_reference = pyiqa_name not in _NR  # type: ignore[misc]
         self.random_weights = random_weights
         hub: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        guard: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if pyiqa_name in _WEIGHTS:
             if random_weights:
                 opts["pretrained"] = False
@@ -48,9 +51,10 @@ class PyiqaMetric(Metric):
                 elif pyiqa_name == "dists":
                     opts["pretrained_model_path"] = str(files["DISTS_weights-f5e65c96.pth"])
                 hub = torch_hub_with(files, subdirs=("checkpoints", "clip"))
+                guard = third_party_load(files.values())
         if self.crop_border and pyiqa_name in ("psnr", "psnry", "ssim", "ssimc"):
             opts["crop_border"], self.crop_border = self.crop_border, 0  # pyiqa crops itself
-        with hub:
+        with guard, hub:
             self.net = pyiqa.create_metric(pyiqa_name, device=self.device, as_loss=False, **opts)
 
     def score_frames(self, pred: torch.Tensor, ref: torch.Tensor | None) -> torch.Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from vsrcore.errors import MediaError
+from vsrcore.limits import check_frame_size
 from vsrcore.video.probe import bit_depth_of, open_input, video_stream
 
 
@@ -63,6 +64,7 @@ def iter_frames(
     container = open_input(p)
     try:
         stream = video_stream(container, p)
+        check_frame_size(p, stream.codec_context.width, stream.codec_context.height)  # before any frame decodes
         stream.thread_type = "AUTO"
         stream.codec_context.thread_count = threads or default_threads()
         warned = False
@@ -71,6 +73,7 @@ def iter_frames(
             for frame in container.decode(stream):
                 index += 1
                 if not warned:
+                    check_frame_size(p, frame.width, frame.height)  # a header may declare 0x0; frames may differ
                     _warn_conversion(p, frame.format.name)
                     warned = True
                 if end is not None and index >= end:

@@ -13,6 +13,7 @@ import numpy as np
 
 from vsrcore.deps import is_available
 from vsrcore.guard import GuardedWorker
+from vsrcore.limits import check_frame_size
 from vsrcore.video.decode import rotate_frame
 from vsrcore.video.probe import check_file, probe
 
@@ -117,6 +118,7 @@ class RandomAccessReader:
         """Frames at `indices` as uint8 RGB (N, H, W, C), rotated for display like `iter_frames`."""
         p = check_file(path)
         meta = probe(p)
+        check_frame_size(p, meta.coded_width, meta.coded_height)  # before the decoder allocates a frame
         if not indices:
             return np.zeros((0, meta.height, meta.width, 3), np.uint8)
         if min(indices) < 0:

@@ -179,18 +179,12 @@ def write_image_sequence(
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """One image as uint8 RGB (H, W, C); MediaError naming the file when it is missing or unreadable."""
-    from PIL import Image
-
-    from vsrcore.errors import MediaError
+    """One image as uint8 RGB (H, W, C); MediaError naming the file when it is missing, unreadable or above the
+    pixel cap (`vsrcore.limits`, checked from the header before decoding)."""
+    from vsrcore.video.image import decode_image
     from vsrcore.video.probe import check_file
 
-    check_file(path)
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except OSError as e:
-        raise MediaError(path, f"not a readable image ({e})") from None
+    return decode_image(check_file(path))
 
 
 def read_image_sequence(folder: str | Path) -> np.ndarray:

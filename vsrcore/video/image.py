@@ -1,0 +1,43 @@
+"""Decoding one image (file or bytes) to uint8 RGB (H, W, C), with the pixel cap checked from the header first.
+
+PIL's `Image.open` reads only the header, so the declared size is known before any pixel is decoded. PIL's own
+decompression-bomb guard (an error above twice `Image.MAX_IMAGE_PIXELS`) becomes the same one-line
+PixelCapExceeded as our cap, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from vsrcore.errors import MediaError
+from vsrcore.limits import PixelCapExceeded, check_frame_size, max_pixels
+
+
+def decode_image(source: str | Path | bytes, name: str | Path | None = None) -> np.ndarray:
+    """One image as uint8 RGB (H, W, C). `source` is a path or the file's bytes; `name` is what errors call it
+    (default: the path). MediaError (one line) for an unreadable image or one above the pixel cap."""
+    from PIL import Image
+
+    label = name if name is not None else (source if not isinstance(source, bytes) else "<image bytes>")
+    cap = max_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < cap:
+        Image.MAX_IMAGE_PIXELS = cap  # PIL's own guard must not refuse what our cap allows
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap below decides
+            im = Image.open(fp)
+        with im:
+            check_frame_size(label, *im.size, cap=cap)
+            return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as e:
+        raise PixelCapExceeded(
+            label, f"declared image size is above the pixel cap of {cap / 1e6:g} MP (--max-pixels; PIL: {e})"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as e:  # PIL reports corrupt data with these
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MediaError(label, f"not a readable image ({reason})") from None
