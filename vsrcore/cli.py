@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -110,17 +111,19 @@ def _command_name(args: list[str]) -> str | None:
 
 @contextmanager
 def _quiet_environment(quiet: bool) -> Iterator[None]:
-    """Under --quiet, silence progress bars and INFO logs of libraries that the commands do not configure
-    (tqdm defaults, Ray's driver logger); the environment is restored afterwards."""
+    """Under --quiet, silence the progress bars and INFO logs of libraries the commands do not configure (tqdm's
+    defaults, Ray's driver logger, any `logging` record below WARNING); all is restored afterwards."""
     if not quiet:
         yield
         return
     saved = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "RAY_LOGGER_LEVEL")}
     os.environ["TQDM_DISABLE"] = "1"
     os.environ.setdefault("RAY_LOGGER_LEVEL", "warning")
+    logging.disable(logging.INFO)
     try:
         yield
     finally:
+        logging.disable(logging.NOTSET)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

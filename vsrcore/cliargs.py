@@ -106,7 +106,7 @@ def parse_value(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        if text[:1] in '[{"':
+        if text.startswith(("[", "{", '"')):
             raise UsageError(f"--set value {text!r} is not valid JSON ({e.msg} at character {e.pos})") from None
         return text
 

@@ -150,14 +150,18 @@ def _suite_rows(args: argparse.Namespace) -> list[Row]:
         methods = list(suite.get("methods", []))
         mets = list(suite.get("metrics", []))
         what = f"{', '.join(ds)} x {len(methods)} methods x {len(mets)} metrics"
-        missing = []
-        for d in ds:
-            missing += [f"{d}: {m}" for m in _dataset_row(datasets.spec(d), args.data_root).missing]
+        known = [datasets.spec(d) for d in ds if d in datasets]
+        needs_root = any(e.meta.get("needs_data_root", True) for e in known)
+        missing = [f"{d}: not a registered dataset" for d in ds if d not in datasets]
+        if needs_root and args.data_root is None:
+            missing.append("--data-root not given")
+        else:
+            missing += [f"{e.name}: {m}" for e in known for m in _dataset_row(e, args.data_root).missing]
         ok_methods = sum(not _entry_row(models.spec(x), "", args.weights_dir).missing for x in methods if x in models)
         ok_methods += sum(x not in models for x in methods)  # command methods (ffmpeg ...): checked when they run
-        ok_metrics = sum(not _entry_row(metrics.spec(x), "", args.weights_dir).missing for x in mets)
+        ok_metrics = sum(not _entry_row(metrics.spec(x), "", args.weights_dir).missing for x in mets if x in metrics)
         needs = [f"{ok_methods}/{len(methods)} methods and {ok_metrics}/{len(mets)} metrics runnable here"]
-        needs += ["--data-root"] if any(datasets.spec(d).meta.get("needs_data_root", True) for d in ds) else []
+        needs += ["--data-root"] if needs_root else []
         rows.append(Row(name, what, needs, missing))
     return rows
 

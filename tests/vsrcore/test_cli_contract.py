@@ -5,6 +5,8 @@ subcommand, one spelling for outputs (-o/--out) and options (--set) with the old
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import signal
 import subprocess
@@ -192,6 +194,7 @@ def test_quiet_on_either_side_silences_degrade(where: str, clip: Path, tmp_path:
     assert main(["--quiet", *argv] if where == "before" else [*argv, "--quiet"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+    assert "TQDM_DISABLE" not in os.environ and logging.root.manager.disable == 0  # restored after the command
     assert main([*argv[:3], str(tmp_path / "loud"), *argv[4:]]) == 0  # the same run, not quiet
     captured = capsys.readouterr()
     assert "2 clips in" in captured.out and "clip" in captured.err  # summary + progress bar
@@ -260,6 +263,13 @@ def test_curate_set_overrides_nested_preset_fields() -> None:
     config = override_fields(PRESETS.build("samples"), parse_set(["segments.window_s=4", 'codecs=["h264"]']))
     assert config.segments.window_s == 4 and config.codecs == ("h264",)
     assert config.min_short_side == PRESETS.build("samples").min_short_side
+
+
+def test_set_values_are_json_when_they_parse() -> None:
+    from vsrcore.cliargs import parse_set
+
+    got = parse_set(["a=1", "b=false", "c=[1, 2]", "d=text", "e=", 'f="quoted"', "a=2.5"])
+    assert got == {"a": 2.5, "b": False, "c": [1, 2], "d": "text", "e": "", "f": "quoted"}
 
 
 @pytest.mark.parametrize("item", ["novalue", "=1", "k=[1,2"])
