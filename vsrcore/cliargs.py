@@ -107,7 +107,7 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         if text.startswith(("[", "{", '"')):
-            raise UsageError(f"--set value {text!r} is not valid JSON ({e.msg} at character {e.pos})") from None
+            raise UsageError(f"--set value {text!r} is not JSON ({e.msg} at character {e.pos})") from None
         return text
 
 
