@@ -1,8 +1,12 @@
-"""`flashvsr curate INPUT... --out DIR`: raw footage and photos -> VSR shards (Ray Data, local or a cluster)."""
+"""`flashvsr curate INPUT... -o DIR`: raw footage and photos -> VSR shards (Ray Data, local or a cluster)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from vsrcore.cliargs import add_output, add_set, info, override_fields, parse_set
+from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
 
 from vsrcore.limits import add_max_pixels_argument, set_max_pixels
 
@@ -12,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from curation import PRESETS
 
     parser.add_argument("inputs", nargs="+", help="folders, files, globs, or .txt/.parquet lists of paths")
-    parser.add_argument("--out", required=True, help="shard directory (re-running on it resumes)")
+    add_output(parser, "shard directory (re-running on it resumes)")
     parser.add_argument("--preset", default="vsr120k", choices=PRESETS.names())
     parser.add_argument("--address", help="an existing Ray cluster (default: start Ray on this machine)")
     parser.add_argument("--local", action="store_true", help="run in this process without Ray (debugging)")
@@ -26,20 +30,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-sources", default="",
                         help="comma list of file names always put in the val (held-out) split")  # fmt: skip
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
     add_max_pixels_argument(parser)
+    add_set(parser, "override a field of the preset's CurationConfig, e.g. --set min_short_side=720 or "
+            "--set segments.window_s=4")  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the pipeline and print the summary."""
+    """Run the pipeline and print the summary; exit 3 when some inputs were quarantined (OUT/report lists them)."""
     from dataclasses import replace
 
     from curation import PRESETS
     from curation.pipeline import curate
 
     set_max_pixels(args.max_pixels)
-    config = PRESETS.build(args.preset)
+    config = override_fields(PRESETS.build(args.preset), parse_set(args.set), "curation config field")
     extra = tuple(v.strip() for v in args.val_sources.split(",") if v.strip())
     if extra:
         config = replace(config, val_sources=tuple(sorted({*config.val_sources, *extra})))
@@ -54,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         num_cpus=args.num_cpus,
     )
-    print(
+    info(
+        args,
         f"{summary['clips']} clips ({summary['frames']} frames, {summary['hours'] * 3600:.1f} s) and "
         f"{summary['photos']} photos in {args.out}; {summary['quarantined']} inputs quarantined; "
-        f"report: {args.out}/report/summary.md"
+        f"report: {args.out}/report/summary.md",
     )
-    return 0
+    if not summary["quarantined"]:
+        return EXIT_OK
+    print(f"flashvsr curate: {summary['quarantined']} inputs quarantined (file, stage and reason of each in "
+          f"{args.out}/quarantine.parquet)", file=sys.stderr)  # fmt: skip
+    return EXIT_PARTIAL

@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from vsrcore.limits import add_max_pixels_argument, set_max_pixels
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+from vsrcore.cliargs import add_output, add_set, info, parse_set
+from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from degradation import PRESETS
 
     parser.add_argument("input", help="a video, an image, a folder of videos/images/frame folders, or a VSR shard dir")
-    parser.add_argument("output", help="output folder (re-running on it resumes)")
+    add_output(parser, "output folder (re-running on it resumes)", positional=True)
     parser.add_argument("--preset", default="realbasicvsr", choices=PRESETS.names())
     parser.add_argument("--scale", type=int, default=4, help="downscaling factor (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="global seed; each clip draws from (seed, clip id)")
@@ -31,13 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="realbasicvsr: continuous parameters random-walk per frame (default: fixed per clip)",
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a preset option, e.g. --set bitrate_per_frame=false (repeatable)",
-    )
+    add_set(parser, "override a preset option, e.g. --set bitrate_per_frame=false")
     parser.add_argument(
         "--clip-frames",
         type=int,
@@ -45,13 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="split videos into clips of this many frames, each with its own draw (0: whole video)",
     )
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (one clip each)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_max_pixels_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the batch; exit 1 if some inputs failed (they are listed in OUTPUT/failed.jsonl)."""
+    """Run the batch; exit 3 if some inputs failed (they are listed in OUT/failed.jsonl)."""
     from degradation.batch import DegradeSettings
     from degradation.batch import run as run_batch
 
@@ -59,19 +48,20 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"scale": args.scale}
     if args.drift:
         options["drift"] = True
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            print(f"flashvsr degrade: --set needs KEY=VALUE, got '{item}'", file=sys.stderr)
-            return 2
-        options[key] = _value(value)
+    options.update(parse_set(args.set))
     summary = run_batch(
         args.input,
-        args.output,
+        args.out,
         DegradeSettings(args.preset, args.seed, options),
         workers=args.workers,
         clip_frames=args.clip_frames,
         progress=not args.quiet,
     )
-    print(f"{summary['done']} clips in {args.output} ({summary['failed']} failed)")
-    return 1 if summary["failed"] else 0
+    info(args, f"{summary['done']} clips in {args.out} ({summary['failed']} failed)")
+    if not summary["failed"]:
+        return EXIT_OK
+    failed = Path(args.out) / "failed.jsonl"
+    first = json.loads(failed.read_text().splitlines()[0])
+    more = f" (and {summary['failed'] - 1} more)" if summary["failed"] > 1 else ""
+    print(f"flashvsr degrade: {first['error']}{more}; failures are listed in {failed}", file=sys.stderr)
+    return EXIT_PARTIAL

@@ -1,14 +1,16 @@
-"""`flashvsr leaderboard RESULTS... --out DIR`: render result records into Markdown and static HTML."""
+"""`flashvsr leaderboard RESULTS... -o DIR`: render result records into Markdown and static HTML."""
 
 from __future__ import annotations
 
 import argparse
 
+from vsrcore.cliargs import add_output, info
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the leaderboard arguments to `parser` and set its `func`."""
     parser.add_argument("results", nargs="+", help="result files (.parquet, .jsonl, .json, .csv)")
-    parser.add_argument("-o", "--out", required=True, help="output folder (leaderboard.md, index.html)")
+    add_output(parser, "output folder (leaderboard.md, index.html)")
     parser.add_argument("--no-published", action="store_true", help="leave out the rows transcribed from papers")
     parser.add_argument("--title", default="FlashVSR leaderboard", help="page title")
     parser.set_defaults(func=run)
@@ -26,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"flashvsr leaderboard: {e}", file=sys.stderr)
         return 2
     for kind, p in paths.items():
-        print(f"{kind}: {p}")
+        info(args, f"{kind}: {p}")
     return 0

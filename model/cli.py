@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vsrcore.cliargs import add_output, info
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the upscale arguments (no heavy imports here)."""
     from model import MODELS
 
     parser.add_argument("input", help="input video file")
-    parser.add_argument(
-        "-o", "--output", required=True, help="output video (.mp4/.mkv/.mov); .mkv + --lossless = FFV1"
-    )
+    add_output(parser, "output video (.mp4/.mkv/.mov); .mkv + --lossless = FFV1", flags=("--output",))
     parser.add_argument("--model", default="flashvsr-v1.1", choices=MODELS.names(), help="default: flashvsr-v1.1")
     mode_help = "decoder: tiny/tiny-long = Tiny Conditional Decoder (both stream), full = Wan2.1 VAE"
     parser.add_argument("--mode", default="tiny", choices=["tiny", "tiny-long", "full"], help=mode_help)
@@ -39,7 +39,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lossless", action="store_true", help="lossless output (FFV1 in .mkv, x264rgb qp0 else)")
     parser.add_argument("--crf", type=int, help="x264 CRF for lossy output (default 18)")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(func=run)
 
 
@@ -73,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"flashvsr upscale: WARNING: {args.model} runs with RANDOM weights (--allow-random-weights); "
               "the output is not super-resolution", file=sys.stderr)  # fmt: skip
     report = upscale_video(
-        args.input, args.output, model, chunk=args.chunk, lossless=args.lossless, crf=args.crf,
+        args.input, args.out, model, chunk=args.chunk, lossless=args.lossless, crf=args.crf,
         audio=not args.no_audio, progress=not args.quiet,
     )  # fmt: skip
     audio = "audio copied" if report.audio else "no audio"
-    print(f"{report.output}: {report.frames} frames {report.width}x{report.height}, {audio}, "
-          f"{report.seconds:.1f} s ({report.fps:.2f} fps)")  # fmt: skip
+    info(args, f"{report.output}: {report.frames} frames {report.width}x{report.height}, {audio}, "
+               f"{report.seconds:.1f} s ({report.fps:.2f} fps)")  # fmt: skip
     return 0

@@ -16,6 +16,8 @@ import argparse
 import os
 from pathlib import Path
 
+from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
+from vsrcore.hashing import file_sha256
 
 # Where a file of a FlashVSR set comes from when it is not in the HF repository.
 FILE_SOURCES = {
@@ -35,13 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to list / verify / fetch."""
+    from vsrcore.registry import check_known
     from vsrcore.weights import WEIGHTS
 
-    unknown = [n for n in args.names if n not in WEIGHTS]
-    if unknown:
-        from vsrcore.errors import UserFacingError
-
-        raise UserFacingError(f"unknown weights {', '.join(unknown)} (known: {', '.join(WEIGHTS)})")
+    check_known("weights", args.names, WEIGHTS)
     if args.action == "list":
         from vsrcore.weights_cli import run as list_run
 
@@ -125,7 +124,7 @@ def _mode_lines(usable: set[str], present: set[str]) -> list[str]:
 
 def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
     """Print a line per file (and per FlashVSR mode); return 0 when every file of the named sets is present,
-    matches its pinned sha256 and loads, else 1."""
+    matches its pinned sha256 and loads, else 3."""
     from vsrcore.errors import UserFacingError
     from vsrcore.weights import WEIGHTS, search_dirs, weight_status
 
@@ -163,7 +162,7 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
         if name.startswith("flashvsr"):
             for line in _mode_lines(usable, set(found)):
                 print(line)
-    return 0 if ok else 1
+    return EXIT_OK if ok else EXIT_PARTIAL
 
 
 def fetch(names: list[str], weights_dir: str | None, timeout: float) -> int:
@@ -188,7 +187,7 @@ def fetch(names: list[str], weights_dir: str | None, timeout: float) -> int:
         if not still:
             print(f"{name}: fetched into {dest}")
             continue
-        status = 1
+        status = EXIT_PARTIAL
         print(f"{name}: cannot download here ({reason}). Get these files and put them in {dest}:")
         for f in still:
             print(f"  {f}  from {FILE_SOURCES.get(f, spec.source)}")

@@ -1,13 +1,16 @@
 """`flashvsr train`: one stage of the FlashVSR recipe into a run directory (see training.trainer).
 
-flashvsr train --stage 0 --data SHARDS --preset flashvsr-tiny --out RUN_DIR [--resume]
-flashvsr train --stage export --out RUN_DIR          # -> RUN_DIR/flashvsr-tiny.safetensors
+flashvsr train --stage 0 --data SHARDS --preset flashvsr-tiny -o RUN_DIR [--resume] [--set KEY=VALUE ...]
+flashvsr train --stage export -o RUN_DIR             # -> RUN_DIR/flashvsr-tiny.safetensors
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
+
+from vsrcore.cliargs import add_output, add_set, info, parse_set
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", required=True, choices=[*STAGES, "export"], help="stage to train (or export)")
     parser.add_argument("--data", nargs="+", default=[], help="VSR shard directories and/or folders of media")
     parser.add_argument("--preset", default="flashvsr-tiny", help="model preset (flashvsr-tiny)")
-    parser.add_argument("--out", required=True, help="run directory (one sub-folder per stage)")
+    add_output(parser, "run directory (one sub-folder per stage)")
     parser.add_argument("--resume", action="store_true", help="continue from the stage's latest checkpoint")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -30,7 +33,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rescale", default="1,1", metavar="LO,HI",
                         help="rescale each source by a factor log-uniform in [LO, HI] before the crop (<1: denser "
                              "detail, >1: soft footage); 1,1 = off")  # fmt: skip
-    parser.add_argument("--degradation", default="realbasicvsr", help="degradation preset (registered)")
+    parser.add_argument(
+        "--degradation",
+        default="realbasicvsr",
+        help="degradation preset, or a comma list drawn per sample (see: flashvsr list presets)",
+    )
     parser.add_argument("--target", default="preset", choices=["preset", "source"],
                         help="target: the preset GT (RealBasicVSR: USM-sharpened) or the clean crop")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4)
@@ -54,15 +61,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-to", help="export: bundle path (default RUN_DIR/<preset>.safetensors); official "
                                             "presets: a folder (default RUN_DIR) that gets <preset>/ in the release "
                                             "layout")  # fmt: skip
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="StageOptions override, e.g. pixel_latents=2 (JSON values)")  # fmt: skip
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                        help="model config override, e.g. tc_channels=[128,64,32,32] (JSON values; kept in the "
-                             "checkpoints and the exported bundle)")  # fmt: skip
+    add_set(parser, "a StageOptions field (e.g. pixel_latents=2) or, prefixed with 'model.', a model config field "
+            "(e.g. model.tc_channels=[128,64,32,32], kept in the checkpoints and the exported bundle); JSON values",
+            flags={"--option": "", "--config": "model."})  # fmt: skip
     parser.set_defaults(func=run)
 
 
+def split_set(items: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`--set` items -> (StageOptions overrides, model config overrides); keys are checked with "did you mean"."""
+    from dataclasses import fields
+
+    from model.flashvsr.config import FlashVSRConfig
+    from training.stages import StageOptions
+    from vsrcore.registry import check_known
+
+    values = parse_set(items)
+    stage_fields = [f.name for f in fields(StageOptions) if f.name not in ("scale", "lpips")]  # own flags
+    model_fields = ["model." + f.name for f in fields(FlashVSRConfig) if f.name != "name"]
+    check_known("train option", values, stage_fields + model_fields)
+    options = {k: v for k, v in values.items() if not k.startswith("model.")}
+    return options, {k.removeprefix("model."): v for k, v in values.items() if k.startswith("model.")}
+
+
 def run(args: argparse.Namespace) -> int:
+    """Train one stage (or export the run); prints the summary as JSON unless --quiet."""
+    from degradation import PRESETS as DEGRADATIONS
     from vsrcore.errors import UserFacingError
 
     if args.stage == "export":
@@ -71,14 +94,18 @@ def run(args: argparse.Namespace) -> int:
 
         if args.preset in OFFICIAL_PRESETS:
             folder = export_official(args.out, args.export_to or args.out, args.preset, args.weights_dir)
-            print(f"wrote {folder} (use: flashvsr upscale --model {args.preset} --weights-dir {folder.parent})")
+            info(args, f"wrote {folder} (use: flashvsr upscale --model {args.preset} --weights-dir {folder.parent})")
             return 0
         path = export_bundle(args.out, args.export_to, preset=args.preset, half=args.half, tiny_only=args.tiny_only)
-        print(f"wrote {path}")
+        info(args, f"wrote {path}")
         return 0
     if not args.data:
         raise UserFacingError("--data is required for training")
-    from training.trainer import TrainConfig, train
+    DEGRADATIONS.check(p.strip() for p in args.degradation.split(",") if p.strip())
+    from training.trainer import MODEL_PRESETS, TrainConfig, train
+    from vsrcore.registry import check_known
+
+    check_known("model preset", [args.preset], MODEL_PRESETS)
 
     def pairs(items: list[str], what: str) -> dict[str, str]:
         out = {}
@@ -89,15 +116,6 @@ def run(args: argparse.Namespace) -> int:
             out[key] = value
         return out
 
-    def json_pairs(items: list[str], what: str) -> dict[str, object]:
-        out = {}
-        for key, value in pairs(items, what).items():
-            try:
-                out[key] = json.loads(value)
-            except json.JSONDecodeError:
-                raise UserFacingError(f"{what} {key}={value}: the value is not JSON") from None
-        return out
-
     def rescale_range(text: str) -> tuple[float, float]:
         try:
             lo, hi = (float(v) for v in text.split(","))
@@ -105,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserFacingError(f"--rescale expects LO,HI (two numbers), got '{text}'") from None
         return lo, hi
 
-    options = json_pairs(args.option, "--option")
+    options, model_overrides = split_set(args.set)
     cfg = TrainConfig(
         stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
         warmup=args.warmup, lr_schedule=args.lr_schedule, videos=args.videos, images=args.images,
@@ -114,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
         resume=args.resume, init=pairs(args.init, "--init"), options=options,
-        model_overrides=json_pairs(args.config, "--config"), weights_dir=args.weights_dir,
+        model_overrides=model_overrides, weights_dir=args.weights_dir,
     )  # fmt: skip
-    summary = train(cfg)
-    print(json.dumps(summary))
+    summary = train(cfg, log=lambda text: info(args, text))
+    info(args, json.dumps(summary))
     return 0

@@ -28,10 +28,10 @@ for stage in "${stages[@]}"; do
          --videos 2 --lr 5e-5 ;;
     decoder) $cmd train --stage decoder "${common[@]}" --steps "${SD:-3000}" --ckpt-every "${CKPT:-${SD:-3000}}" \
          --latents 2 --videos 2 --images 4 --lr 5e-4 --warmup 100 --lr-schedule cosine \
-         --option 'decoder_latents="student"' --option full_weight=0 \
-         --config 'tc_channels=[128,64,32,32]' --config tc_cond_skip=32 --rescale 0.5,2 \
+         --set 'decoder_latents="student"' --set full_weight=0 \
+         --set 'model.tc_channels=[128,64,32,32]' --set model.tc_cond_skip=32 --rescale 0.5,2 \
          --degradation realbasicvsr,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic ;;
-    export) $cmd train --stage export --out "$run" --half --tiny-only ;;
+    export) $cmd train --stage export -o "$run" --half --tiny-only ;;
     *) echo "unknown stage '$stage' (0 1 2 3 decoder export)" >&2; exit 2 ;;
   esac
 done

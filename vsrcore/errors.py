@@ -35,3 +35,37 @@ class MissingWeights(UserFacingError):
             f"weights '{name}' missing: {', '.join(missing)} not found in {where}; "
             f"get them from {source} and put them in --weights-dir or $FLASHVSR_WEIGHTS"
         )
+
+
+# The exit-code contract of every `flashvsr` command (decided in vsrcore.cli.main; documented in README.md).
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad input or usage: unknown names, bad arguments, unreadable files, missing weights
+EXIT_PARTIAL = 3  # the command finished, but some items failed and were recorded (which, and why)
+EXIT_INTERRUPTED = 130  # SIGINT / Ctrl-C (128 + 2, the shell convention)
+EXIT_INTERNAL = 1  # an unexpected exception: a bug (`--debug` shows the traceback)
+
+
+class UsageError(UserFacingError):
+    """A command line that cannot run as given (conflicting or missing arguments, bad KEY=VALUE ...)."""
+
+
+class UnknownName(UserFacingError, KeyError):
+    """A name that is not in a table (registry, subcommands, option keys); the message suggests the closest.
+
+    A KeyError too, so `except KeyError` around registry look-ups keeps working.
+    """
+
+    def __init__(self, kind: str, name: str, suggestions: list[str], known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = suggestions
+        if suggestions:
+            hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?"
+        else:
+            shown = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
+            hint = f"; known: {shown or 'none'}"
+        self.message = f"unknown {kind} '{name}'{hint}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError.__str__ would quote the message
+        return self.message

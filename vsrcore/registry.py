@@ -9,11 +9,36 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from vsrcore.deps import require
+from vsrcore.errors import UnknownName
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Up to `n` names of `known` closest to `name` (case-insensitive; close spellings first, then prefixes)."""
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(k.lower(), k)
+    key = name.lower()
+    close = difflib.get_close_matches(key, list(by_lower), n=n, cutoff=0.5)
+    prefixed = [k for k in by_lower if len(key) >= 3 and k.startswith(key) and k not in close]
+    return [by_lower[k] for k in [*close, *sorted(prefixed)][:n]]
+
+
+def check_known(kind: str, names: Iterable[str], known: Iterable[str]) -> None:
+    """Raise UnknownName (one line: the first unknown name and the closest known ones) unless every name is known.
+
+    The one "did you mean" of the toolkit: registries, subcommands, option keys and command-line lists use it.
+    `kind` is what a name is, in the singular ("metric", "dataset", "command").
+    """
+    known = list(known)
+    valid = set(known)
+    for name in names:
+        if name not in valid:
+            raise UnknownName(kind, name, suggest(name, known), sorted(known))
 
 
 @dataclass(frozen=True)
@@ -35,7 +60,7 @@ class Entry:
 
 
 class Registry:
-    """A named table of entries. Unknown names raise KeyError with "did you mean" suggestions."""
+    """A named table of entries. Unknown names raise UnknownName (a KeyError) with "did you mean" suggestions."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -58,14 +83,13 @@ class Registry:
         return entry
 
     def spec(self, name: str) -> Entry:
-        """The entry for `name`, or KeyError with close matches."""
-        try:
-            return self._entries[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            known = "" if close else f"; known: {', '.join(sorted(self._entries)) or 'none'}"
-            raise KeyError(f"unknown {self.kind} '{name}'{hint}{known}") from None
+        """The entry for `name`, or UnknownName (a KeyError) with close matches."""
+        self.check([name])
+        return self._entries[name]
+
+    def check(self, names: Iterable[str]) -> None:
+        """UnknownName for the first of `names` that is not registered (see `check_known`)."""
+        check_known(self.kind, names, self._entries)
 
     def names(self, pattern: str = "*", **meta_filter: Any) -> list[str]:
         """Sorted names matching an fnmatch pattern and equal on every given metadata key."""

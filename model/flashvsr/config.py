@@ -109,12 +109,9 @@ class FlashVSRConfig:
     def from_name(cls, name: str, **overrides: Any) -> FlashVSRConfig:
         """A named preset (`official`, `official-v1`, `flashvsr-tiny`, `tiny`) with optional field overrides
         (JSON lists become tuples)."""
-        if name not in PRESETS:
-            import difflib
+        from vsrcore.registry import check_known
 
-            close = difflib.get_close_matches(name, list(PRESETS), n=2)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known: {', '.join(PRESETS)}"
-            raise KeyError(f"unknown FlashVSR config '{name}'{hint}")
+        check_known("FlashVSR config", [name], PRESETS)
         return replace(PRESETS[name], **_tuples(overrides))
 
     def to_dict(self) -> dict[str, Any]:

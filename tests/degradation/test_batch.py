@@ -114,7 +114,7 @@ def test_bad_inputs_are_listed_and_the_rest_finishes(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert r.returncode == 1
+    assert r.returncode == 3
     failed = [json.loads(line) for line in (tmp_path / "out" / "failed.jsonl").read_text().splitlines()]
     assert sorted(Path(f["path"]).name for f in failed) == ["broken.mp4", "one_pixel.mkv", "tiny.mkv"]
     assert any("too small" in f["error"] for f in failed)
@@ -130,7 +130,7 @@ def test_single_bad_file_is_one_line(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.returncode == 3 and "Traceback" not in r.stderr
     assert "x.mp4" in (tmp_path / "o" / "failed.jsonl").read_text()
 
 

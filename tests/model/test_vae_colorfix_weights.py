@@ -114,11 +114,11 @@ def test_weights_verify_and_fetch_name_missing_files(tmp_path: Path) -> None:
     (tmp_path / "flashvsr-v1.1").mkdir()
     (tmp_path / "flashvsr-v1.1" / "TCDecoder.ckpt").write_bytes(b"not a checkpoint")
     r = _cli("weights", "verify", "flashvsr-v1.1", env=env)
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 3, r.stderr
     assert "MISSING flashvsr-v1.1/LQ_proj_in.ckpt" in r.stdout
     assert "MISSING flashvsr-v1.1/posi_prompt.pth" in r.stdout and "no sha256 recorded" in r.stdout
     assert "DOES NOT LOAD" in r.stdout and "TCDecoder.ckpt" in r.stdout
     r = _cli("weights", "fetch", "flashvsr-v1", env=env)
-    assert r.returncode == 1 and "cannot download here" in r.stdout and "HF_HUB_OFFLINE" in r.stdout
+    assert r.returncode == 3 and "cannot download here" in r.stdout and "HF_HUB_OFFLINE" in r.stdout
     assert "huggingface.co/JunhaoZhuang/FlashVSR" in r.stdout
     assert _cli("weights", "list", env=env).returncode == 0

@@ -90,8 +90,8 @@ def test_bad_config_override_or_rescale_is_one_line(media_dir: Path, tmp_path: P
     from vsrcore.cli import main
 
     common = ["train", "--stage", "0", "--data", str(media_dir), "--out", str(tmp_path / "r"), "--steps", "1"]
-    assert main([*common, "--config", "no_such_field=1"]) != 0
-    assert main([*common, "--config", "tc_channels=[1,2"]) != 0
+    assert main([*common, "--set", "model.no_such_field=1"]) != 0
+    assert main([*common, "--set", "model.tc_channels=[1,2"]) != 0
     assert main([*common, "--rescale", "0.5"]) != 0
     assert main([*common, "--rescale", "2,1"]) != 0
     err = capsys.readouterr().err.strip().splitlines()

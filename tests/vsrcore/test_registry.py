@@ -49,3 +49,25 @@ def test_duplicate_and_malformed(reg: Registry) -> None:
     reg.add("bad", "fractions.Fraction")
     with pytest.raises(ValueError, match="pkg.module:Attr"):
         reg.build("bad")
+
+
+def test_suggest_is_case_insensitive_and_knows_prefixes() -> None:
+    from vsrcore.registry import suggest
+
+    known = ["flashvsr-v1", "flashvsr-v1.1", "flashvsr-tiny", "bicubic"]
+    assert suggest("bicubc", known) == ["bicubic"]
+    assert suggest("BICUBIC", known) == ["bicubic"]
+    assert set(suggest("flashvsr", known)) == {"flashvsr-v1", "flashvsr-v1.1", "flashvsr-tiny"}
+    assert suggest("zzzz", known) == []
+
+
+def test_check_known_is_one_user_facing_line() -> None:
+    from vsrcore.errors import UnknownName, UserFacingError
+    from vsrcore.registry import check_known
+
+    check_known("metric", ["psnr"], ["psnr", "musiq"])
+    with pytest.raises(UnknownName) as e:
+        check_known("metric", ["psnr", "msuiq"], ["psnr", "musiq"])
+    assert isinstance(e.value, UserFacingError) and isinstance(e.value, KeyError)
+    assert str(e.value) == "unknown metric 'msuiq'; did you mean 'musiq'?"
+    assert (e.value.name, e.value.suggestions) == ("msuiq", ["musiq"])

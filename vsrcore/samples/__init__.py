@@ -217,13 +217,10 @@ SAMPLES: dict[str, Sample] = {
 
 
 def get_sample(name: str) -> Sample:
-    """The sample called `name` (KeyError with suggestions otherwise)."""
-    if name not in SAMPLES:
-        import difflib
+    """The sample called `name` (UnknownName, a KeyError, with suggestions otherwise)."""
+    from vsrcore.registry import check_known
 
-        close = difflib.get_close_matches(name, list(SAMPLES), n=3)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise KeyError(f"unknown sample '{name}'{hint}")
+    check_known("sample", [name], SAMPLES)
     return SAMPLES[name]
 
 
