@@ -7,7 +7,9 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the leaderboard arguments to `parser` and set its `func`."""
-    parser.add_argument("results", nargs="+", help="result files (.parquet, .jsonl, .json, .csv)")
+    parser.add_argument(
+        "results", nargs="+", help="result files (.parquet, .jsonl, .json, .csv) or `flashvsr bench` results folders"
+    )
     parser.add_argument("-o", "--out", required=True, help="output folder (leaderboard.md, index.html)")
     parser.add_argument("--no-published", action="store_true", help="leave out the rows transcribed from papers")
     parser.add_argument("--title", default="FlashVSR leaderboard", help="page title")
