@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from vsrcore.errors import MediaError, UserFacingError
-from vsrcore.registry import Registry
+from vsrcore.registry import Registry, unknown_name
 from vsrcore.samples import list_samples
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
@@ -566,11 +566,7 @@ def user_dataset(name: str, root: str | Path, **options: Any) -> UserDataset:
         raise DatasetError(f"dataset name '{name}' is a registered dataset; pick another name for {root}")
     for key in options:
         if key not in USER_OPTIONS:
-            import difflib
-
-            close = difflib.get_close_matches(key, USER_OPTIONS, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(USER_OPTIONS)}"
-            raise DatasetError(f"unknown dataset option '{key}'{hint}")
+            raise DatasetError(unknown_name("dataset option (--set)", key, list(USER_OPTIONS)))
     try:
         scale, seed = int(options.get("scale", 4)), int(options.get("seed", 0))
         crop = int(options.get("crop_border", 0))

@@ -16,7 +16,6 @@ memory are recorded as the metrics `fps` and `peak_mem_gb`.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import time
@@ -38,6 +37,7 @@ from benchmark.records import (
     record_from_outcome,
 )
 from vsrcore.errors import UserFacingError
+from vsrcore.registry import unknown_name
 
 
 SUITES: dict[str, dict[str, Any]] = {
@@ -107,12 +107,6 @@ class _Stage:
     sources: list[Any]
 
 
-def _closest(kind: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f"; known: {', '.join(known)}"
-    return f"unknown {kind} '{name}'{hint}"
-
-
 def plan(cfg: BenchConfig) -> list[_Stage]:
     """Check every name and folder of `cfg` before any work: BenchInputError (one line, the closest valid names for
     an unknown one) or DatasetError naming the first problem. Returns the stages to run."""
@@ -122,16 +116,18 @@ def plan(cfg: BenchConfig) -> list[_Stage]:
 
     for m in cfg.metrics:
         if m not in METRICS:
-            raise BenchInputError(_closest("metric", m, METRICS.names()))
+            raise BenchInputError(unknown_name("metric", m, METRICS.names()))
     known_methods = sorted({*method_names(), *cfg.commands})
     for m in cfg.methods:
         if m not in known_methods:
-            raise BenchInputError(_closest("method", m, known_methods))
+            raise BenchInputError(unknown_name("method", m, known_methods))
         check_name(m, "method name")
     datasets = []
     for d in cfg.datasets:
         if d not in DATASETS:
-            raise BenchInputError(_closest("dataset", d, DATASETS.names()) + " (or --dataset NAME=DIR for a folder)")
+            raise BenchInputError(
+                unknown_name("dataset", d, DATASETS.names()) + " (or --dataset NAME=DIR for a folder)"
+            )
         datasets.append(get_dataset(d))
     for name, folder in cfg.user_datasets.items():
         if name in cfg.datasets:

@@ -34,6 +34,15 @@ class Entry:
         return getattr(importlib.import_module(module_name), attr)
 
 
+def unknown_name(kind: str, name: str, known: list[str]) -> str:
+    """One line for an unknown name: "unknown metric 'msuiq'; did you mean 'musiq' or 'ms_ssim'?" (or every known
+    name when none is close)."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f"unknown {kind} '{name}'; did you mean {' or '.join(repr(c) for c in close)}?"
+    return f"unknown {kind} '{name}'; known: {', '.join(sorted(known)) or 'none'}"
+
+
 class Registry:
     """A named table of entries. Unknown names raise KeyError with "did you mean" suggestions."""
 
@@ -62,10 +71,7 @@ class Registry:
         try:
             return self._entries[name]
         except KeyError:
-            close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            known = "" if close else f"; known: {', '.join(sorted(self._entries)) or 'none'}"
-            raise KeyError(f"unknown {self.kind} '{name}'{hint}{known}") from None
+            raise KeyError(unknown_name(self.kind, name, list(self._entries))) from None
 
     def names(self, pattern: str = "*", **meta_filter: Any) -> list[str]:
         """Sorted names matching an fnmatch pattern and equal on every given metadata key."""
