@@ -273,9 +273,7 @@ def _score_cell(
 ) -> list[Record]:
     """Records for the `todo` metrics (and 'fps') of one (method, dataset, clip) cell; never raises for a failure of
     the method, the clip or a metric: those become records with status and reason."""
-    want_fps = "fps" in todo
-    if method.build_error is not None:
-        return [_failure(m, method.build_error, common) for m in todo]
+    fps = [m for m in todo if m == "fps"]
     records: list[Record] = []
     pending = []
     for m in todo:
@@ -283,16 +281,18 @@ def _score_cell(
             continue
         if metric_info(m)["needs_reference"] and not source.has_gt:
             records.append(_not_applicable(m, "needs a reference clip; this dataset has no gt", common))
-            continue
+        else:
+            pending.append(m)
+    if method.build_error is not None:
+        return records + [_failure(m, method.build_error, common) for m in [*pending, *fps]]
+    for m in list(pending):
         try:
             metric_set.metric(m)  # built once; a missing-weights failure is remembered
         except Exception as e:
+            pending.remove(m)
             records.append(_failure(m, e, common))
-            continue
-        pending.append(m)
-    if not pending and not want_fps:
+    if not pending and not fps:
         return records
-    rest = [*pending, *(["fps"] if want_fps else [])]
     if source.name not in loaded:
         try:
             loaded[source.name] = source.load()
@@ -300,21 +300,20 @@ def _score_cell(
             loaded[source.name] = e
     clip = loaded[source.name]
     if isinstance(clip, BaseException):
-        return records + [_failure(m, clip, common) for m in rest]
+        return records + [_failure(m, clip, common) for m in [*pending, *fps]]
     for m in list(pending):
         need = int(metric_info(m).get("min_frames", 1))
         if len(clip.lq) < need:
             pending.remove(m)
             records.append(_not_applicable(m, f"needs >= {need} frames; this clip has {len(clip.lq)}", common))
     try:
-        sr, timing = _method_output(method, clip, cache, device, want_fps)
+        sr, timing = _method_output(method, clip, cache, device, need_timing=bool(fps))
     except Exception as e:  # this cell fails; the run goes on
         summary.method_failures += 1
-        return records + [_failure(m, e, common) for m in [*pending, *(["fps"] if want_fps else [])]]
+        return records + [_failure(m, e, common) for m in [*pending, *fps]]
     for outcome in metric_set.score(sr, clip.gt, names=pending):
         records.append(record_from_outcome(outcome, **common))
-    if want_fps:
-        assert timing is not None
+    if fps:
         records += _speed_records(len(sr), timing, isinstance(method.method, CommandMethod), common)
     return records
 
@@ -327,7 +326,7 @@ def _lq_digest(lq: np.ndarray) -> str:
 
 def _method_output(
     method: _Method, clip: Any, cache: Path, device: str, need_timing: bool
-) -> tuple[np.ndarray, dict[str, Any] | None]:
+) -> tuple[np.ndarray, dict[str, Any]]:
     """SR frames of `clip` and the timing of the call that made them: from the cache when its sidecar matches this
     LQ (and, when timing is needed, this device), else by running the method (then cached)."""
     import torch

@@ -64,12 +64,15 @@ def test_a_broken_clip_is_an_error_row_exit_3_and_the_rest_is_scored(tmp_path: P
 
 def test_lq_only_folder_records_reference_metrics_as_not_applicable(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "mine", gt=False)
-    assert _bench(folder, tmp_path / "out", "--metrics", "psnr,ewarp_dis") == 0
+    # flashvsr-v1.1's weights are absent here: its cells are missing with the reason (a stated reason: exit 0)
+    assert _bench(folder, tmp_path / "out", "--metrics", "psnr,ewarp_dis", "--methods", "bicubic,flashvsr-v1.1") == 0
     df = read_results(tmp_path / "out")
     psnr = df[df["metric"] == "psnr"]
-    assert (psnr["status"] == "not-applicable").all() and psnr["value"].isna().all()
+    assert len(psnr) == 4 and (psnr["status"] == "not-applicable").all() and psnr["value"].isna().all()
     assert psnr["reason"].str.contains("no gt").all()
-    assert (df[df["metric"] != "psnr"]["status"] == "ok").all()
+    rest = df[df["metric"] != "psnr"]
+    assert (rest[rest["method"] == "bicubic"]["status"] == "ok").all()
+    assert (rest[rest["method"] == "flashvsr-v1.1"]["status"] == "missing-weights").all()
 
 
 def test_gt_only_folder_synthesises_lq_with_the_named_preset_and_seed(tmp_path: Path) -> None:
