@@ -471,7 +471,6 @@ class UserDataset:
                 clip = p.stem
             else:
                 raise DatasetError(f"{p}: not a video file, an image or a frame folder")
-            check_name(clip, f"{folder}: clip")
             if clip in clips:
                 raise DatasetError(f"{p}: clip '{clip}' appears twice in {folder} (also {clips[clip].name})")
             clips[clip] = p

@@ -58,11 +58,13 @@ def test_frame_folders_images_and_mod_crop(tmp_path: Path) -> None:
     write_image_sequence(tmp_path / "lq" / "f", hr[:, ::4, ::4][:, :12, :16])
     from PIL import Image
 
-    Image.fromarray(hr[0, :48, :64]).save(tmp_path / "gt" / "photo.png")
-    Image.fromarray(hr[0, :12, :16]).save(tmp_path / "lq" / "photo.png")
+    Image.fromarray(hr[0, :48, :64]).save(tmp_path / "gt" / "beach day.png")  # any readable name is a clip name
+    Image.fromarray(hr[0, :12, :16]).save(tmp_path / "lq" / "beach day.jpg")
+    (tmp_path / "lq" / ".DS_Store").write_bytes(b"\0")  # hidden files are not clips
     clips = {s.name: s.load() for s in user_dataset("mine", tmp_path).sources()}
+    assert sorted(clips) == ["beach day", "f"]
     assert clips["f"].gt.shape == (3, 48, 64, 3) and clips["f"].lq.shape == (3, 12, 16, 3)
-    assert clips["photo"].gt.shape == (1, 48, 64, 3)
+    assert clips["beach day"].gt.shape == (1, 48, 64, 3) and clips["beach day"].lq.shape == (1, 12, 16, 3)
 
 
 def _layout_error(root: Path) -> str:
