@@ -117,3 +117,29 @@ def test_bad_folders_and_options_exit_2_before_any_work(tmp_path: Path, capsys: 
     assert main(["bench", "--dataset", "mine", "-o", str(tmp_path / "out")]) == 2
     assert "--dataset needs NAME=VALUE" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_registered_folder_set_is_scored_once_on_its_own_lq(tmp_path: Path) -> None:
+    from benchmark.runner import BenchConfig, run
+    from tests.benchmark.user_folders import hr_clip
+    from vsrcore.video.write import write_image_sequence
+
+    for clip in ("calendar", "city", "foliage", "walk"):
+        hr = hr_clip(clip, 32, 48, 2)
+        write_image_sequence(tmp_path / "Vid4/GT" / clip, hr)
+        write_image_sequence(tmp_path / "Vid4/BIx4" / clip, hr[:, ::4, ::4])
+    cfg = BenchConfig(
+        methods=["bicubic"],
+        datasets=["vid4"],
+        metrics=["psnr"],
+        out=tmp_path / "out",
+        lq=["bi", "bd"],  # the suite's synthetic variants do not apply to a set with its own LQ
+        data_root=str(tmp_path),
+        device="cpu",
+        progress=False,
+    )
+    assert run(cfg).exit_code == 0
+    df = read_results(cfg.out)
+    assert len(df) == 4 * 2 and (df["status"] == "ok").all()
+    protocols = {p["lq_source"] + " / " + p["lq"] for p in df["protocol"].map(json.loads)}
+    assert protocols == {"official BIx4 / official"}
