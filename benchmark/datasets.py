@@ -7,14 +7,18 @@
         ...
     synthetic(ds, "realbasicvsr", seed=0)              # our degradation applied to the GT, seed + record kept
     get_dataset("samples").clips(lq="bi")              # embedded real media, the default set (no data root)
+    user_dataset("mine", "/data/mine")                 # a user's folder: gt/ and/or lq/ of videos or frame folders
 
 Folder datasets read PNG/JPG frame folders, one per clip, under `--data-root`; `verify()` checks the layout
 first and names exactly what is missing in one line (DatasetError). The `samples` set needs no download.
+`sources()` lists a dataset's clips without decoding them (`ClipSource`): a clip that fails to load (corrupt
+file, frames of different sizes) fails alone, when the runner loads it, and becomes an error record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -22,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from vsrcore.errors import UserFacingError
-from vsrcore.registry import Registry
+from vsrcore.errors import MediaError, UserFacingError
+from vsrcore.registry import Registry, unknown_name
 from vsrcore.samples import list_samples
+from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
 
 class DatasetError(UserFacingError):
@@ -57,6 +62,80 @@ class Clip:
     fps: float = 25.0
     lq_seed: int | None = None
     record: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """A clip listed but not loaded: `load()` decodes it (and synthesises its LQ); a failure there is this clip's
+    alone. `has_gt` and `lq_seed` are known without loading (the runner keys records on them)."""
+
+    name: str
+    load: Callable[[], Clip] = field(repr=False)
+    has_gt: bool = True
+    lq_seed: int | None = None
+
+
+# frames of a frame folder, sorted by name; the registry layouts hold PNG/JPG, user folders any still image
+FRAME_EXTS = tuple(sorted(IMAGE_EXTS))
+
+
+def frame_files(folder: Path, exts: Sequence[str] = FRAME_EXTS) -> list[Path]:
+    """The frame files of a frame folder, sorted by name (hidden files ignored)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in exts and not p.name.startswith("."))
+
+
+def _stack_one_size(frames: Iterator[np.ndarray], where: Callable[[int], Path]) -> np.ndarray:
+    out: list[np.ndarray] = []
+    for i, f in enumerate(frames):
+        if out and f.shape != out[0].shape:
+            (h, w), (h0, w0) = f.shape[:2], out[0].shape[:2]
+            raise MediaError(
+                where(i), f"frame {i} is {w}x{h} but frame 0 is {w0}x{h0} (a clip's frames must share one size)"
+            )
+        out.append(f)
+    if not out:
+        raise MediaError(where(0), "no frames")
+    return np.stack(out)
+
+
+def read_clip(path: Path) -> tuple[np.ndarray, float]:
+    """uint8 (T, H, W, C) frames and fps of a clip stored as a video file, one image, or a folder of frames (sorted
+    by name, 25 fps). MediaError naming the file when it does not decode or its frames differ in size."""
+    from vsrcore.video.write import read_image
+
+    if path.is_dir():
+        files = frame_files(path)
+        if not files:
+            raise MediaError(path, f"no frames ({', '.join(FRAME_EXTS)}) in folder")
+        return _stack_one_size((read_image(f) for f in files), lambda i: files[i]), 25.0
+    if path.suffix.lower() in IMAGE_EXTS:
+        return read_image(path)[None], 25.0
+    from vsrcore.video.decode import iter_frames
+    from vsrcore.video.probe import probe
+
+    fps = probe(path).fps
+    return _stack_one_size(iter_frames(path), lambda i: path), fps
+
+
+def lq_preset(variant: str) -> str:
+    """The degradation preset an LQ variant names ('bi' -> 'bicubic'; any registered preset name passes through)."""
+    from degradation import PRESETS
+
+    preset = SAMPLE_LQ.get(variant, variant)
+    try:
+        PRESETS.spec(preset)
+    except KeyError as e:
+        raise DatasetError(f"LQ variant: {e.args[0]} (aliases: {', '.join(SAMPLE_LQ)})") from None
+    return preset
+
+
+def synthesise(name: str, hr: np.ndarray, fps: float, preset: str, *, seed: int, clip_id: str, **options: Any) -> Clip:
+    """A clip whose LQ is `hr` (uint8 (T, H, W, C), already mod-cropped) degraded by `preset` with `seed`; the
+    reference is `hr` itself, never the preset's training target (RealBasicVSR's is USM-sharpened)."""
+    from degradation.pipeline import degrade
+
+    r = degrade(hr, preset, seed=seed, clip_id=clip_id, fps=fps, **options)
+    return Clip(name, r.lq, hr, fps, seed, r.record)
 
 
 def select_frames(frames: np.ndarray, spec: str) -> np.ndarray:
@@ -119,7 +198,7 @@ class FolderDataset:
             for n in names:
                 for d in dirs:
                     c = d / n
-                    if not c.is_dir() or not any(p.suffix.lower() in (".png", ".jpg", ".jpeg") for p in c.iterdir()):
+                    if not c.is_dir() or not frame_files(c, (".png", ".jpg", ".jpeg")):
                         missing.append(str(c))
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -130,18 +209,30 @@ class FolderDataset:
             )
         return names
 
-    def clips(self, data_root: str | Path | None = None, **_: Any) -> Iterator[Clip]:
-        """Yield clips (frames selected by the protocol), after `verify`."""
-        from vsrcore.video.write import read_image_sequence
+    def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
+        """The LQ variants to run: only the dataset's own LQ (`--lq` applies to sets that synthesise theirs)."""
+        return [None]
 
-        root = Path(data_root) if data_root is not None else None
-        for n in self.verify(data_root):
-            assert root is not None
-            lq = select_frames(read_image_sequence(root / self.lq_dir / n), self.protocol.frames)
-            gt = None
-            if self.gt_dir:
-                gt = select_frames(read_image_sequence(root / self.gt_dir / n), self.protocol.frames)
-            yield Clip(n, lq, gt)
+    def sources(self, data_root: str | Path | None = None, *, lq: str | None = None) -> list[ClipSource]:
+        """The clips, after `verify`, each loaded (frames selected by the protocol) only when asked."""
+        if lq is not None:
+            raise DatasetError(f"dataset '{self.name}' has its own LQ ({self.protocol.lq_source}); got lq='{lq}'")
+        root = Path(str(data_root))
+        names = self.verify(data_root)
+        return [ClipSource(n, lambda n=n: self._load(root, n), has_gt=self.gt_dir is not None) for n in names]
+
+    def _load(self, root: Path, name: str) -> Clip:
+        lq, fps = read_clip(root / self.lq_dir / name)
+        gt = (
+            None
+            if self.gt_dir is None
+            else select_frames(read_clip(root / self.gt_dir / name)[0], self.protocol.frames)
+        )
+        return Clip(name, select_frames(lq, self.protocol.frames), gt, fps)
+
+    def clips(self, data_root: str | Path | None = None, *, lq: str | None = None) -> Iterator[Clip]:
+        """Yield clips (frames selected by the protocol), after `verify`."""
+        return (s.load() for s in self.sources(data_root, lq=lq))
 
 
 @dataclass(frozen=True)
@@ -161,16 +252,30 @@ class SyntheticDataset:
     def protocol(self) -> Protocol:
         return replace(self.base.protocol, lq_source=f"ours:{self.preset}:seed={self.seed}")
 
-    def clips(self, data_root: str | Path | None = None, **kw: Any) -> Iterator[Clip]:
-        from degradation.pipeline import degrade
+    def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
+        """One LQ: the preset and seed this variant was made with."""
+        return [None]
 
-        for c in self.base.clips(data_root, **kw):
-            if c.gt is None:
-                raise DatasetError(f"dataset '{self.base.name}' has no GT to degrade")
-            gt = mod_crop(c.gt, self.base.protocol.scale)
-            opts = {"scale": self.base.protocol.scale, **self.options}
-            r = degrade(gt, self.preset, seed=self.seed, clip_id=f"{self.base.name}/{c.name}", fps=c.fps, **opts)
-            yield Clip(c.name, r.lq, r.gt, c.fps, self.seed, r.record)
+    def sources(self, data_root: str | Path | None = None, *, lq: str | None = None) -> list[ClipSource]:
+        """The base set's clips, each degraded when loaded."""
+        if self.base.protocol.has_gt is False:
+            raise DatasetError(f"dataset '{self.base.name}' has no GT to degrade")
+        return [
+            ClipSource(s.name, lambda s=s: self._load(s), has_gt=True, lq_seed=self.seed)
+            for s in self.base.sources(data_root)
+        ]
+
+    def _load(self, source: ClipSource) -> Clip:
+        c = source.load()
+        if c.gt is None:
+            raise DatasetError(f"dataset '{self.base.name}' has no GT to degrade")
+        gt = mod_crop(c.gt, self.base.protocol.scale)
+        opts = {"scale": self.base.protocol.scale, **self.options}
+        return synthesise(c.name, gt, c.fps, self.preset, seed=self.seed, clip_id=f"{self.base.name}/{c.name}", **opts)
+
+    def clips(self, data_root: str | Path | None = None, **_: Any) -> Iterator[Clip]:
+        """Yield the degraded clips."""
+        return (s.load() for s in self.sources(data_root))
 
 
 def synthetic(base: Any, preset: str, seed: int = 0, **options: Any) -> SyntheticDataset:
@@ -218,16 +323,31 @@ class SamplesDataset:
         """(name, uint8 (T, H, W, C) HR, fps) for every available sample."""
         return _hr_clips(self.frames, self.video_size, self.photo_size, self.scale)
 
-    def clips(self, data_root: str | Path | None = None, *, lq: str = "bi", **_: Any) -> Iterator[Clip]:
-        """Clips with LQ made by the `lq` variant ('bi', 'bd' or 'realbasicvsr')."""
-        from degradation.pipeline import degrade
+    def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
+        """The requested LQ variants ('bi' where none is named)."""
+        return [v or "bi" for v in requested]
 
+    def sources(self, data_root: str | Path | None = None, *, lq: str | None = "bi") -> list[ClipSource]:
+        """Clips whose LQ the `lq` variant ('bi', 'bd' or 'realbasicvsr') makes when loaded."""
+        lq = lq or "bi"
         if lq not in SAMPLE_LQ:
             raise DatasetError(f"samples LQ must be one of {', '.join(SAMPLE_LQ)}, got '{lq}'")
-        for name, hr, fps in self.hr_clips():
-            r = degrade(hr, SAMPLE_LQ[lq], seed=self.seed, clip_id=f"samples/{name}", fps=fps, scale=self.scale)
-            # the reference is the source HR, never the preset's training target (RealBasicVSR's is USM-sharpened)
-            yield Clip(name, r.lq, hr, fps, self.seed, r.record)
+        preset = SAMPLE_LQ[lq]
+        return [
+            ClipSource(
+                name,
+                lambda name=name, hr=hr, fps=fps: synthesise(
+                    name, hr, fps, preset, seed=self.seed, clip_id=f"samples/{name}", scale=self.scale
+                ),
+                has_gt=True,
+                lq_seed=self.seed,
+            )
+            for name, hr, fps in self.hr_clips()
+        ]
+
+    def clips(self, data_root: str | Path | None = None, *, lq: str = "bi", **_: Any) -> Iterator[Clip]:
+        """Clips with LQ made by the `lq` variant ('bi', 'bd' or 'realbasicvsr')."""
+        return (s.load() for s in self.sources(data_root, lq=lq))
 
 
 @cache
@@ -258,6 +378,207 @@ def _hr_clips(
     for _, hr, _ in out:
         hr.setflags(write=False)
     return out
+
+
+# ---------------------------------------------------------------- a user's own folder
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def check_name(name: str, what: str) -> str:
+    """`name` when it is safe as a file name component (letters, digits, '._+-'); DatasetError otherwise."""
+    if not _SAFE_NAME.fullmatch(name):
+        raise DatasetError(f"{what} '{name}' must be letters, digits and '._+-' (it names folders of outputs)")
+    return name
+
+
+def _readable_name(path: Path) -> None:
+    name = path.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DatasetError(f"{path.parent}/{name!r}: unreadable file name (not UTF-8)") from None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise DatasetError(f"{path.parent}/{name!r}: unreadable file name (control characters)")
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a clip's header or first frame; None when unreadable (that clip fails alone, later)."""
+    from PIL import Image
+
+    from vsrcore.video.probe import probe
+
+    try:
+        if path.is_dir() or path.suffix.lower() in IMAGE_EXTS:
+            with Image.open(frame_files(path)[0] if path.is_dir() else path) as im:
+                return im.size
+        m = probe(path)
+        return m.width, m.height
+    except (MediaError, OSError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class UserDataset:
+    """A user's folder of clips, `<root>/gt/<clip>` and/or `<root>/lq/<clip>`, each clip a video file, an image or a
+    folder of frames, paired by clip name (file stem or folder name). Clips may differ in size.
+
+    - gt/ and lq/: the given LQ scored against its GT (every clip on both sides; lq size x scale = gt size, the GT
+      mod-cropped to the scale);
+    - lq/ only: no-reference metrics only (reference metrics are recorded 'not-applicable' with the reason);
+    - gt/ only: LQ synthesised from the GT by a degradation preset (each `--lq` variant; 'bi' when none) and `seed`,
+      both recorded in every record.
+    """
+
+    name: str
+    root: Path
+    scale: int = 4
+    seed: int = 0
+    frames: str = "all"
+    crop_border: int = 0
+
+    @property
+    def layout(self) -> str:
+        """'gt+lq', 'lq' or 'gt' (what the folder holds)."""
+        gt, lq = (self.root / "gt").is_dir(), (self.root / "lq").is_dir()
+        return "gt+lq" if gt and lq else "gt" if gt else "lq"
+
+    @property
+    def protocol(self) -> Protocol:
+        given = self.layout != "gt"
+        return Protocol(
+            scale=self.scale,
+            space="rgb",
+            crop_border=self.crop_border,
+            frames=self.frames,
+            lq_source="given (lq/)" if given else f"ours:--lq preset:seed={self.seed}",
+            has_gt=self.layout != "lq",
+            notes=f"user dataset ({self.layout})",
+        )
+
+    def _side(self, side: str) -> dict[str, Path]:
+        folder = self.root / side
+        clips: dict[str, Path] = {}
+        for p in sorted(folder.iterdir(), key=lambda p: p.name):
+            _readable_name(p)
+            if p.name.startswith("."):
+                continue
+            if p.is_dir():
+                if not frame_files(p):
+                    raise DatasetError(f"{p}: empty frame folder (no {', '.join(FRAME_EXTS)} frames)")
+                clip = p.name
+            elif p.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
+                clip = p.stem
+            else:
+                raise DatasetError(f"{p}: not a video file, an image or a frame folder")
+            if clip in clips:
+                raise DatasetError(f"{p}: clip '{clip}' appears twice in {folder} (also {clips[clip].name})")
+            clips[clip] = p
+        if not clips:
+            raise DatasetError(f"{folder}: empty folder (no clips: video files, images or frame folders)")
+        return clips
+
+    def verify(self, data_root: str | Path | None = None) -> dict[str, tuple[Path | None, Path | None]]:
+        """clip name -> (gt path or None, lq path or None), after checking the layout; DatasetError naming the first
+        problem otherwise (a clip whose header is unreadable passes here and fails alone when loaded)."""
+        where = f"dataset '{self.name}'"
+        if not self.root.is_dir():
+            raise DatasetError(f"{where}: {self.root} is not a folder")
+        if not (self.root / "gt").is_dir() and not (self.root / "lq").is_dir():
+            raise DatasetError(
+                f"{where}: {self.root} has neither gt/ nor lq/ (expected gt/<clip> and/or lq/<clip>, each clip a "
+                "video file, an image or a folder of frames)"
+            )
+        gt = self._side("gt") if (self.root / "gt").is_dir() else {}
+        lq = self._side("lq") if (self.root / "lq").is_dir() else {}
+        if gt and lq:
+            for clip, path in lq.items():
+                if clip not in gt:
+                    raise DatasetError(f"{path}: lq clip with no gt partner (expected {self.root / 'gt'}/{clip}.*)")
+            for clip, path in gt.items():
+                if clip not in lq:
+                    raise DatasetError(f"{path}: gt clip with no lq partner (expected {self.root / 'lq'}/{clip}.*)")
+            for clip, path in lq.items():
+                ls, gs = _header_size(path), _header_size(gt[clip])
+                if ls and gs and (gs[0] // self.scale, gs[1] // self.scale) != ls:
+                    raise DatasetError(
+                        f"{path}: {ls[0]}x{ls[1]} is not the gt size {gs[0]}x{gs[1]} / scale {self.scale} "
+                        f"(= {gs[0] // self.scale}x{gs[1] // self.scale}); set the scale with --set scale=N"
+                    )
+        return {c: (gt.get(c), lq.get(c)) for c in sorted(gt.keys() | lq.keys())}
+
+    def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
+        """gt/ only: the requested LQ presets ('bi' where none is named); otherwise the given LQ."""
+        if self.layout != "gt":
+            return [None]
+        return list(dict.fromkeys(v or "bi" for v in requested))
+
+    def sources(self, data_root: str | Path | None = None, *, lq: str | None = None) -> list[ClipSource]:
+        """The clips after `verify`, each decoded (and, for gt/ only, degraded with the `lq` preset) when loaded."""
+        pairs = self.verify()
+        if self.layout == "gt":
+            preset = lq_preset(lq or "bi")
+            return [
+                ClipSource(c, lambda c=c, g=g: self._synthesised(c, g, preset), True, self.seed)
+                for c, (g, _) in pairs.items()
+            ]
+        if lq is not None:
+            raise DatasetError(f"dataset '{self.name}' has its own LQ (lq/); got lq='{lq}'")
+        return [
+            ClipSource(c, lambda c=c, g=g, q=q: self._given(c, g, q), g is not None) for c, (g, q) in pairs.items()
+        ]
+
+    def _given(self, name: str, gt_path: Path | None, lq_path: Path) -> Clip:
+        lq, fps = read_clip(lq_path)
+        gt = None
+        if gt_path is not None:
+            gt = mod_crop(read_clip(gt_path)[0], self.scale)
+            if len(gt) != len(lq):
+                raise MediaError(lq_path, f"{len(lq)} frames but its gt partner {gt_path.name} has {len(gt)}")
+            if gt.shape[1:3] != (lq.shape[1] * self.scale, lq.shape[2] * self.scale):
+                raise MediaError(
+                    lq_path,
+                    f"frames are {lq.shape[2]}x{lq.shape[1]}, not the gt size {gt.shape[2]}x{gt.shape[1]} "
+                    f"/ scale {self.scale}",
+                )
+            gt = select_frames(gt, self.frames)
+        return Clip(name, select_frames(lq, self.frames), gt, fps)
+
+    def _synthesised(self, name: str, gt_path: Path, preset: str) -> Clip:
+        hr, fps = read_clip(gt_path)
+        hr = select_frames(mod_crop(hr, self.scale), self.frames)
+        return synthesise(name, hr, fps, preset, seed=self.seed, clip_id=f"{self.name}/{name}", scale=self.scale)
+
+    def clips(self, data_root: str | Path | None = None, *, lq: str | None = None) -> Iterator[Clip]:
+        """Yield the loaded clips."""
+        return (s.load() for s in self.sources(lq=lq))
+
+
+USER_OPTIONS = ("scale", "seed", "frames", "crop_border")
+
+
+def user_dataset(name: str, root: str | Path, **options: Any) -> UserDataset:
+    """A `UserDataset` from `--dataset NAME=DIR` and `--set KEY=VALUE` options (scale, seed, frames, crop_border),
+    checked: DatasetError for a bad name or value, a name the registry already uses, or an unknown option."""
+    check_name(name, "dataset name")
+    if name in DATASETS:
+        raise DatasetError(f"dataset name '{name}' is a registered dataset; pick another name for {root}")
+    for key in options:
+        if key not in USER_OPTIONS:
+            raise DatasetError(unknown_name("dataset option (--set)", key, list(USER_OPTIONS)))
+    try:
+        scale, seed = int(options.get("scale", 4)), int(options.get("seed", 0))
+        crop = int(options.get("crop_border", 0))
+    except ValueError as e:
+        raise DatasetError(f"dataset option: {e}") from None
+    frames = str(options.get("frames", "all"))
+    if scale < 1 or crop < 0:
+        raise DatasetError(f"dataset '{name}': scale must be >= 1 and crop_border >= 0 (got {scale}, {crop})")
+    try:
+        select_frames(np.zeros((1, 1, 1, 3), np.uint8), frames)
+    except ValueError as e:
+        raise DatasetError(f"dataset '{name}': {e}") from None
+    return UserDataset(name, Path(root), scale=scale, seed=seed, frames=frames, crop_border=crop)
 
 
 # ---------------------------------------------------------------- the table
@@ -390,6 +711,7 @@ def get_dataset(name: str) -> Any:
 
 DEFAULT_DATASET = "samples"
 __all__ = [
-    "DATASETS", "DEFAULT_DATASET", "Clip", "DatasetError", "FolderDataset", "Protocol", "SamplesDataset",
-    "SyntheticDataset", "center_crop", "get_dataset", "mod_crop", "select_frames", "synthetic",
+    "DATASETS", "DEFAULT_DATASET", "Clip", "ClipSource", "DatasetError", "FolderDataset", "Protocol",
+    "SamplesDataset", "SyntheticDataset", "UserDataset", "center_crop", "get_dataset", "mod_crop", "read_clip",
+    "select_frames", "synthetic", "user_dataset",
 ]  # fmt: skip

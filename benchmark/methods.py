@@ -47,12 +47,16 @@ class ModelMethod:
     def build(self) -> None:
         """Load the model (MissingWeights when its weights are absent: the runner records that)."""
         from model import MODELS
+        from vsrcore.weights import WEIGHTS, resolve_weights
 
         options: dict[str, Any] = {"scale": self.scale}
         if self.device:
             options["device"] = self.device
-        if MODELS.spec(self.name).meta.get("needs_weights"):
+        meta = MODELS.spec(self.name).meta
+        if meta.get("needs_weights"):
             options["weights_dir"] = self.weights_dir
+            if meta.get("weights") in WEIGHTS:  # fail before allocating a model its weights cannot fill (gigabytes)
+                resolve_weights(meta["weights"], self.weights_dir)
         self._model = MODELS.build(self.name, **options)
 
     def __call__(self, lq: np.ndarray) -> np.ndarray:

@@ -1,15 +1,25 @@
-"""The benchmark runner: method x dataset (x LQ variant) -> SR outputs (lossless, cached) -> metric records.
+"""The benchmark runner: method x dataset (x LQ variant) x clip -> SR outputs (lossless, cached) -> metric records.
 
+Every (method, dataset, clip) cell is independent: a clip that does not decode, a method that fails on it or a
+metric that cannot be built gives records with status and reason for that cell alone, and the run goes on.
 Every record carries its protocol (dataset protocol + LQ variant + metric options) and provenance (commit,
-versions, weights checksums, device, LQ seed, date). Records go to `OUT/results.parquet` clip by clip, so an
-interrupted run resumes where it stopped; SR outputs are cached as FFV1 under `OUT/outputs/`, so a re-run
-with more metrics does not re-run the methods. Per method and clip, FPS (frames / seconds of the method
-call, after one warm-up clip) and, on CUDA, peak GPU memory are recorded as the metrics `fps` and `peak_mem_gb`.
+versions, weights checksums, device, LQ preset and seed, date).
+
+Records go to the results folder (`benchmark.records.RecordStore`) one part per cell, so a killed run loses at
+most the cell in flight. A re-run resumes: a record that scored ('ok') or does not apply ('not-applicable') is
+kept; every other one (missing weights or dependency, error) is computed again, and becomes a number once its
+cause is gone (weights added, file fixed). SR outputs are cached as FFV1 under `OUT/outputs/` with a JSON
+sidecar (LQ digest, timing), so a re-run with more metrics or newly available weights does not re-run methods.
+Per method and clip, FPS (frames / seconds of the method call, after one warm-up clip) and, on CUDA, peak GPU
+memory are recorded as the metrics `fps` and `peak_mem_gb`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +28,16 @@ import numpy as np
 
 from benchmark.methods import CommandMethod, ModelMethod, make_method
 from benchmark.metrics import metric_info
-from benchmark.records import Record, append_records, done_keys, protocol_key, provenance, record_from_outcome
+from benchmark.records import (
+    FINAL_STATUSES,
+    Record,
+    RecordStore,
+    protocol_key,
+    provenance,
+    record_from_outcome,
+)
+from vsrcore.errors import UserFacingError
+from vsrcore.registry import unknown_name
 
 
 SUITES: dict[str, dict[str, Any]] = {
@@ -42,7 +61,8 @@ SUITES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class BenchConfig:
-    """What to run and where."""
+    """What to run and where. `user_datasets`: NAME -> folder (`--dataset NAME=DIR`); `dataset_options`: the
+    `--set` options of those folders (scale, seed, frames, crop_border)."""
 
     methods: list[str]
     datasets: list[str]
@@ -54,10 +74,72 @@ class BenchConfig:
     weights_dir: str | None = None
     commands: dict[str, str] = field(default_factory=dict)
     progress: bool = True
+    user_datasets: dict[str, str | Path] = field(default_factory=dict)
+    dataset_options: dict[str, str] = field(default_factory=dict)
 
 
-def _cache_path(cfg: BenchConfig, method: str, dataset: str, variant: str, clip: str) -> Path:
-    return cfg.out / "outputs" / method / dataset / variant / f"{clip}.mkv"
+class BenchInputError(UserFacingError):
+    """A benchmark request that cannot run: an unknown name, a bad folder layout or option."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did. `statuses` counts the latest status of every requested record (this run's and kept ones)."""
+
+    records: int = 0
+    skipped_clips: int = 0
+    method_failures: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every requested record scored or is missing / not applicable for a stated reason; 3 when any
+        errored (recorded, with its reason)."""
+        return 3 if self.statuses["error"] else 0
+
+
+@dataclass
+class _Stage:
+    """One dataset under one LQ variant: its clips, listed (not loaded) and verified before anything runs."""
+
+    dataset: Any
+    variant: str | None
+    sources: list[Any]
+
+
+def plan(cfg: BenchConfig) -> list[_Stage]:
+    """Check every name and folder of `cfg` before any work: BenchInputError (one line, the closest valid names for
+    an unknown one) or DatasetError naming the first problem. Returns the stages to run."""
+    from benchmark.datasets import DATASETS, check_name, get_dataset, user_dataset
+    from benchmark.methods import method_names
+    from benchmark.metrics import METRICS
+
+    for m in cfg.metrics:
+        if m not in METRICS:
+            raise BenchInputError(unknown_name("metric", m, METRICS.names()))
+    known_methods = sorted({*method_names(), *cfg.commands})
+    for m in cfg.methods:
+        if m not in known_methods:
+            raise BenchInputError(unknown_name("method", m, known_methods))
+        check_name(m, "method name")
+    datasets = []
+    for d in cfg.datasets:
+        if d not in DATASETS:
+            raise BenchInputError(
+                unknown_name("dataset", d, DATASETS.names()) + " (or --dataset NAME=DIR for a folder)"
+            )
+        datasets.append(get_dataset(d))
+    for name, folder in cfg.user_datasets.items():
+        if name in cfg.datasets:
+            raise BenchInputError(f"dataset '{name}' is named twice")
+        datasets.append(user_dataset(name, folder, **cfg.dataset_options))
+    if not datasets:
+        raise BenchInputError("no dataset to run (--datasets NAMES or --dataset NAME=DIR)")
+    return [
+        _Stage(ds, v, ds.sources(cfg.data_root, lq=v) if v else ds.sources(cfg.data_root))
+        for ds in datasets
+        for v in ds.lq_variants(cfg.lq)
+    ]
 
 
 def _peak_memory(device: str) -> float | None:
@@ -76,121 +158,213 @@ def _device(cfg: BenchConfig) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run(cfg: BenchConfig) -> dict[str, int]:
-    """Run every (dataset, LQ variant, method, clip) and record every metric; returns counts."""
+def run(cfg: BenchConfig) -> RunSummary:
+    """Run every (dataset, LQ variant, method, clip) cell, record every metric, and compact the records."""
+    from benchmark.metrics.evaluate import MetricSet
+
+    stages = plan(cfg)
+    device = _device(cfg)
+    store = RecordStore(cfg.out)
+    summary = RunSummary()
+    metric_sets: dict[str, MetricSet] = {}
+    with store.lock():
+        latest = store.statuses()
+        for stage in stages:
+            ds = stage.dataset
+            if ds.name not in metric_sets:
+                crop = ds.protocol.crop_border
+                metric_sets[ds.name] = MetricSet(
+                    cfg.metrics, device=device, weights_dir=cfg.weights_dir, crop_border=crop
+                )
+            _run_stage(cfg, stage, metric_sets[ds.name], device, store, latest, summary)
+        store.compact()
+    return summary
+
+
+class _Method:
+    """A method built once per stage; its build error (missing weights ...) is every one of its cells' answer."""
+
+    def __init__(self, cfg: BenchConfig, name: str, scale: int, device: str) -> None:
+        self.name = name
+        self.method = make_method(name, scale, device=device, weights_dir=cfg.weights_dir, commands=cfg.commands)
+        self.build_error: BaseException | None = None
+        try:
+            self.method.build()
+        except Exception as e:
+            self.build_error = e
+        self.warmed = False
+        # weights are hashed once per method, not per clip
+        self.provenance = {
+            **provenance(device=device, weights=_weights_files(self.method, cfg.weights_dir)),
+            "method": self.method.info,
+        }
+
+
+def _run_stage(
+    cfg: BenchConfig,
+    stage: _Stage,
+    metric_set: Any,
+    device: str,
+    store: RecordStore,
+    latest: dict[tuple[str, ...], str],
+    summary: RunSummary,
+) -> None:
+    from benchmark.datasets import UserDataset, lq_preset
+
+    ds, variant = stage.dataset, stage.variant
+    base_protocol = ds.protocol.as_dict()
+    variant_name = variant or ("given" if isinstance(ds, UserDataset) else "official")
+    preset = lq_preset(variant) if variant else None
+    loaded: dict[str, Any] = {}  # clip name -> Clip or the exception loading it raised (shared by the methods)
+    for method_name in cfg.methods:
+        method: _Method | None = None
+        for source in stage.sources:
+            lq_source = f"{variant} (ours, seed {source.lq_seed})" if variant else base_protocol["lq_source"]
+            protocol = {
+                **base_protocol,
+                "lq_source": lq_source,
+                "lq": variant_name,
+                "metric_options": {m: metric_set.protocol(m) for m in cfg.metrics},
+            }
+            pkey = protocol_key(protocol)
+            keys = {m: (method_name, ds.name, source.name, m, pkey) for m in [*cfg.metrics, "fps"]}
+            todo = [m for m, k in keys.items() if latest.get(k) not in FINAL_STATUSES]
+            if not todo:
+                summary.skipped_clips += 1
+                summary.statuses.update(latest[k] for k in keys.values())
+                continue
+            method = method or _Method(cfg, method_name, base_protocol["scale"], device)
+            common = {
+                "method": method_name,
+                "dataset": ds.name,
+                "clip": source.name,
+                "protocol": protocol,
+                "provenance": {**method.provenance, "lq_seed": source.lq_seed, "lq_preset": preset},
+            }
+            cache = cfg.out / "outputs" / method_name / ds.name / variant_name / f"{source.name}.mkv"
+            records = _score_cell(method, source, loaded, todo, metric_set, cache, device, common, summary)
+            assert sorted(r.metric for r in records if r.metric in keys) == sorted(todo), (todo, records)
+            store.append(records)
+            for r in records:
+                if r.metric in keys:
+                    latest[keys[r.metric]] = r.status
+            summary.records += len(records)
+            summary.statuses.update(latest[k] for k in keys.values())
+            if cfg.progress:
+                ok = sum(r.status == "ok" for r in records)
+                bad = next((r for r in records if r.status not in FINAL_STATUSES), None)
+                print(
+                    f"bench {ds.name}/{variant_name} {method_name:15s} {source.name:10s} "
+                    f"{ok}/{len(records)} ok" + (f" ({bad.status}: {bad.reason})" if bad else ""),
+                    flush=True,
+                )
+
+
+def _score_cell(
+    method: _Method,
+    source: Any,
+    loaded: dict[str, Any],
+    todo: list[str],
+    metric_set: Any,
+    cache: Path,
+    device: str,
+    common: dict[str, Any],
+    summary: RunSummary,
+) -> list[Record]:
+    """Records for the `todo` metrics (and 'fps') of one (method, dataset, clip) cell; never raises for a failure of
+    the method, the clip or a metric: those become records with status and reason."""
+    fps = [m for m in todo if m == "fps"]
+    records: list[Record] = []
+    pending = []
+    for m in todo:
+        if m == "fps":
+            continue
+        if metric_info(m)["needs_reference"] and not source.has_gt:
+            records.append(_not_applicable(m, "needs a reference clip; this dataset has no gt", common))
+        else:
+            pending.append(m)
+    if method.build_error is not None:
+        return records + [_failure(m, method.build_error, common) for m in [*pending, *fps]]
+    for m in list(pending):
+        try:
+            metric_set.metric(m)  # built once; a missing-weights failure is remembered
+        except Exception as e:
+            pending.remove(m)
+            records.append(_failure(m, e, common))
+    if not pending and not fps:
+        return records
+    if source.name not in loaded:
+        try:
+            loaded[source.name] = source.load()
+        except Exception as e:  # this clip fails for every method; the run goes on
+            loaded[source.name] = e
+    clip = loaded[source.name]
+    if isinstance(clip, BaseException):
+        return records + [_failure(m, clip, common) for m in [*pending, *fps]]
+    for m in list(pending):
+        need = int(metric_info(m).get("min_frames", 1))
+        if len(clip.lq) < need:
+            pending.remove(m)
+            records.append(_not_applicable(m, f"needs >= {need} frames; this clip has {len(clip.lq)}", common))
+    try:
+        sr, timing = _method_output(method, clip, cache, device, need_timing=bool(fps))
+    except Exception as e:  # this cell fails; the run goes on
+        summary.method_failures += 1
+        return records + [_failure(m, e, common) for m in [*pending, *fps]]
+    for outcome in metric_set.score(sr, clip.gt, names=pending):
+        records.append(record_from_outcome(outcome, **common))
+    if fps:
+        records += _speed_records(len(sr), timing, isinstance(method.method, CommandMethod), common)
+    return records
+
+
+def _lq_digest(lq: np.ndarray) -> str:
+    h = hashlib.sha256(str(lq.shape).encode())
+    h.update(np.ascontiguousarray(lq).tobytes())
+    return h.hexdigest()
+
+
+def _method_output(
+    method: _Method, clip: Any, cache: Path, device: str, need_timing: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """SR frames of `clip` and the timing of the call that made them: from the cache when its sidecar matches this
+    LQ (and, when timing is needed, this device), else by running the method (then cached)."""
     import torch
 
-    from benchmark.datasets import get_dataset
-    from benchmark.metrics.evaluate import MetricSet
+    from vsrcore.atomic import write_json_atomic
     from vsrcore.video.decode import read_frames
     from vsrcore.video.write import write_video
 
-    device = _device(cfg)
-    results = cfg.out / "results.parquet"
-    done = done_keys(results)
-    counts = {"records": 0, "skipped_clips": 0, "method_failures": 0}
-    for dataset_name in cfg.datasets:
-        ds = get_dataset(dataset_name)
-        base_protocol = ds.protocol.as_dict()
-        metric_set = MetricSet(
-            cfg.metrics, device=device, weights_dir=cfg.weights_dir, crop_border=base_protocol.get("crop_border", 0)
-        )
-        for variant in cfg.lq:
-            variant_name = variant or base_protocol.get("lq_source", "official")
-            clips = list(ds.clips(cfg.data_root, lq=variant) if variant else ds.clips(cfg.data_root))
-            for method_name in cfg.methods:
-                method = make_method(
-                    method_name,
-                    base_protocol["scale"],
-                    device=device,
-                    weights_dir=cfg.weights_dir,
-                    commands=cfg.commands,
-                )
-                build_error: BaseException | None = None
-                try:
-                    method.build()
-                except Exception as e:  # missing weights / dependency: recorded per clip and metric
-                    build_error = e
-                # weights are hashed once per method, not per clip
-                method_prov = {
-                    **provenance(device=device, weights=_weights_files(method, cfg.weights_dir)),
-                    "method": method.info,
-                }
-                warmed = False
-                for clip in clips:
-                    lq_source = (
-                        f"{variant} (ours, seed {clip.lq_seed})"
-                        if variant
-                        else base_protocol.get("lq_source", "official")
-                    )
-                    protocol = {
-                        **base_protocol,
-                        "lq_source": lq_source,
-                        "lq": variant_name,
-                        "metric_options": {m: metric_set.protocol(m) for m in cfg.metrics},
-                    }
-                    pkey = protocol_key(protocol)
-                    # temporal metrics do not apply to photos (1-frame clips): no record rather than an error
-                    applicable = [m for m in cfg.metrics if len(clip.lq) >= metric_info(m).get("min_frames", 1)]
-                    wanted = [*applicable, "fps"]
-                    if all((method_name, dataset_name, clip.name, m, pkey) in done for m in wanted):
-                        counts["skipped_clips"] += 1
-                        continue
-                    common = {
-                        "method": method_name,
-                        "dataset": dataset_name,
-                        "clip": clip.name,
-                        "protocol": protocol,
-                        "provenance": {**method_prov, "lq_seed": clip.lq_seed},
-                    }
-                    records: list[Record] = []
-                    cache = _cache_path(cfg, method_name, dataset_name, variant_name, clip.name)
-                    sr, seconds = None, None
-                    error = build_error
-                    if error is None:
-                        try:
-                            if cache.exists():
-                                sr = read_frames(cache)
-                            else:
-                                if not warmed and isinstance(method, ModelMethod):
-                                    method(clip.lq[:1])  # warm-up: first-call compilation is not timed
-                                    warmed = True
-                                if device.startswith("cuda"):
-                                    torch.cuda.reset_peak_memory_stats()
-                                    torch.cuda.synchronize()
-                                t0 = time.perf_counter()
-                                sr = method(clip.lq)
-                                if device.startswith("cuda"):
-                                    torch.cuda.synchronize()
-                                seconds = time.perf_counter() - t0
-                                write_video(cache, sr, fps=clip.fps, codec="ffv1")
-                        except Exception as e:  # this clip fails; the run goes on
-                            error = e
-                            counts["method_failures"] += 1
-                    if error is not None:
-                        from benchmark.metrics.evaluate import _reason, classify
-
-                        status, reason = classify(error), _reason(error)
-                        for m in wanted:
-                            records.append(
-                                Record(metric=m, value=None, status=status, reason=reason, **_meta_for(m), **common)
-                            )
-                    else:
-                        assert sr is not None
-                        for outcome in metric_set.score(sr, clip.gt):
-                            if outcome.metric in applicable:
-                                records.append(record_from_outcome(outcome, **common))
-                        records += _speed_records(sr, seconds, device, isinstance(method, CommandMethod), common)
-                    append_records(results, records)
-                    counts["records"] += len(records)
-                    if cfg.progress:
-                        ok = sum(r.status == "ok" for r in records)
-                        print(
-                            f"bench {dataset_name}/{variant_name} {method_name:15s} {clip.name:10s} "
-                            f"{ok}/{len(records)} ok" + (f" ({records[0].reason})" if ok == 0 else ""),
-                            flush=True,
-                        )
-    return counts
+    sidecar = cache.with_suffix(".json")
+    digest = _lq_digest(clip.lq)
+    if cache.is_file() and sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("lq_sha256") == digest and (not need_timing or meta.get("device") == device):
+            return read_frames(cache), meta
+    m = method.method
+    if not method.warmed and isinstance(m, ModelMethod):
+        m(clip.lq[:1])  # warm-up: first-call compilation is not timed
+        method.warmed = True
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    sr = m(clip.lq)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    meta = {
+        "lq_sha256": digest,
+        "frames": len(sr),
+        "seconds": time.perf_counter() - t0,
+        "device": device,
+        "peak_mem_gb": _peak_memory(device),
+    }
+    write_video(cache, sr, fps=clip.fps, codec="ffv1")
+    write_json_atomic(sidecar, meta)  # after the video: a cache without its sidecar is never trusted
+    return sr, meta
 
 
 def _meta_for(metric: str) -> dict[str, Any]:
@@ -206,19 +380,33 @@ def _meta_for(metric: str) -> dict[str, Any]:
     }
 
 
-def _speed_records(
-    sr: np.ndarray, seconds: float | None, device: str, command: bool, common: dict[str, Any]
-) -> list[Record]:
-    """FPS (and, on CUDA, peak GPU memory) of a method call; nothing when the output came from the cache."""
-    if seconds is None:
-        return []
+def _failure(metric: str, error: BaseException, common: dict[str, Any]) -> Record:
+    from benchmark.metrics.evaluate import _reason, classify
+
+    return Record(
+        metric=metric, value=None, status=classify(error), reason=_reason(error), **_meta_for(metric), **common
+    )
+
+
+def _not_applicable(metric: str, reason: str, common: dict[str, Any]) -> Record:
+    return Record(metric=metric, value=None, status="not-applicable", reason=reason, **_meta_for(metric), **common)
+
+
+def _speed_records(frames: int, timing: dict[str, Any], command: bool, common: dict[str, Any]) -> list[Record]:
+    """FPS (and, on CUDA, peak GPU memory) of the method call that made this clip's output."""
     note = " (includes process start and PNG I/O)" if command else ""
     out = [
-        Record(metric="fps", value=len(sr) / seconds, **{**_meta_for("fps"), "metric_label": "FPS" + note}, **common)
+        Record(
+            metric="fps",
+            value=frames / max(float(timing["seconds"]), 1e-9),
+            **{**_meta_for("fps"), "metric_label": "FPS" + note},
+            **common,
+        )
     ]
-    peak = _peak_memory(device)
-    if peak is not None:
-        out.append(Record(metric="peak_mem_gb", value=peak, **_meta_for("peak_mem_gb"), **common))
+    if timing.get("peak_mem_gb") is not None:
+        out.append(
+            Record(metric="peak_mem_gb", value=float(timing["peak_mem_gb"]), **_meta_for("peak_mem_gb"), **common)
+        )
     return out
 
 

@@ -7,7 +7,6 @@ import sys
 
 from vsrcore.cliargs import add_output, add_set, info, override_fields, parse_set
 from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
-
 from vsrcore.limits import add_max_pixels_argument, set_max_pixels
 
 

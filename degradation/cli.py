@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vsrcore.limits import add_max_pixels_argument, set_max_pixels
 from vsrcore.cliargs import add_output, add_set, info, parse_set
 from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
+from vsrcore.limits import add_max_pixels_argument, set_max_pixels
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

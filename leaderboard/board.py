@@ -1,6 +1,7 @@
 """Result records -> ranked boards (pure Python: no torch, no sibling packages).
 
-Records are dicts with the schema of `benchmark.records.Record` (protocol/provenance as dicts or JSON text).
+Records are dicts with the schema of `benchmark.records.Record` (protocol/provenance as dicts or JSON text),
+read from a results file or a results folder (the benchmark's layout: results.parquet + records/part-N.parquet).
 A board is one section per (dataset, LQ source): rows are methods (re-run rows first, then reported rows),
 columns are metrics; a cell is the mean over the clips of 'ok' values, or missing (None) with the reason
 when any clip of that method/metric is not 'ok' (never a partial average). Rows are ranked by their mean
@@ -32,9 +33,15 @@ def _json(x: Any) -> dict[str, Any]:
     return {}
 
 
+RECORD_KEY = ("method", "dataset", "clip", "metric", "protocol_key")
+
+
 def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """Records from a results file: .parquet (pyarrow), .jsonl, .json (a list) or .csv."""
+    """Records from a results file (.parquet via pyarrow, .jsonl, .json (a list) or .csv) or a results folder (its
+    `results.parquet` and then `records/part-N.parquet` in order, the latest row per record key kept)."""
     p = Path(path)
+    if p.is_dir():
+        return _load_folder(p)
     if not p.exists():
         raise FileNotFoundError(f"{p}: results file not found")
     if p.suffix == ".parquet":
@@ -53,6 +60,23 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
     else:
         raise ValueError(f"{p}: unknown results format (parquet, jsonl, json, csv)")
     return [normalise(r) for r in rows]
+
+
+def _load_folder(folder: Path) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    parts_dir = folder / "records"
+    parts = sorted(parts_dir.glob("part-*.parquet"), key=lambda q: int(q.stem.split("-", 1)[1]))
+    files = ([folder / "results.parquet"] if (folder / "results.parquet").is_file() else []) + parts
+    if not files:
+        raise FileNotFoundError(f"{folder}: no results.parquet or records/part-*.parquet in this folder")
+    latest: dict[tuple[str, ...], dict[str, Any]] = {}
+    for f in files:
+        for r in pq.read_table(f).to_pylist():
+            key = tuple(str(r.get(k, "")) for k in RECORD_KEY)
+            latest.pop(key, None)  # re-inserted last: the table keeps write order
+            latest[key] = r
+    return [normalise(r) for r in latest.values()]
 
 
 def _bool(x: Any) -> bool:
@@ -153,6 +177,9 @@ def build_board(records: list[dict[str, Any]]) -> list[Section]:
             row.citation = row.citation or rs[0].get("citation", "") or ""
             row.protocol = row.protocol or rs[0]["protocol"]
             row.provenance = row.provenance or rs[0]["provenance"]
+            # records that do not apply (a temporal metric on a photo, a reference metric without GT) do not count,
+            # unless no record of the cell applies
+            rs = [x for x in rs if x["status"] != "not-applicable"] or rs
             bad = [x for x in rs if x["status"] != "ok" or x["value"] is None]
             if bad:
                 reason = bad[0].get("reason") or bad[0]["status"]

@@ -9,7 +9,9 @@ from vsrcore.cliargs import add_output, info
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the leaderboard arguments to `parser` and set its `func`."""
-    parser.add_argument("results", nargs="+", help="result files (.parquet, .jsonl, .json, .csv)")
+    parser.add_argument(
+        "results", nargs="+", help="result files (.parquet, .jsonl, .json, .csv) or `flashvsr bench` results folders"
+    )
     add_output(parser, "output folder (leaderboard.md, index.html)")
     parser.add_argument("--no-published", action="store_true", help="leave out the rows transcribed from papers")
     parser.add_argument("--title", default="FlashVSR leaderboard", help="page title")

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
-from vsrcore.hashing import file_sha256
+
 
 # Where a file of a FlashVSR set comes from when it is not in the HF repository.
 FILE_SOURCES = {

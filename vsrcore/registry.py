@@ -59,6 +59,11 @@ class Entry:
         return getattr(importlib.import_module(module_name), attr)
 
 
+def unknown_name(kind: str, name: str, known: list[str]) -> str:
+    """The one-line message of `check_known` for an unknown name (for callers that raise their own error type)."""
+    return UnknownName(kind, name, suggest(name, known), sorted(known)).message
+
+
 class Registry:
     """A named table of entries. Unknown names raise UnknownName (a KeyError) with "did you mean" suggestions."""
 

@@ -89,10 +89,11 @@ class MetricSet:
         info = metric_info(name)
         return {**info["kwargs"], **self.options[name], "space": info.get("space")}
 
-    def score(self, pred: Any, ref: Any = None) -> list[MetricOutcome]:
-        """Every metric on one clip; a metric needing a reference is an 'error' outcome when `ref` is None."""
+    def score(self, pred: Any, ref: Any = None, names: Sequence[str] | None = None) -> list[MetricOutcome]:
+        """Every metric (or those of `names`) on one clip; a metric needing a reference is an 'error' outcome when
+        `ref` is None."""
         out = []
-        for name in self.names:
+        for name in self.names if names is None else names:
             meta = metric_info(name)
             if meta["needs_reference"] and ref is None:
                 out.append(MetricOutcome(name, None, "error", "needs a reference clip (this dataset has no GT)", meta))

@@ -6,10 +6,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmark.datasets import DATASETS, DatasetError, get_dataset, select_frames, synthetic
-from benchmark.records import Record, append_records, done_keys, protocol_key, provenance, read_results
+from benchmark.records import (
+    Record,
+    RecordStore,
+    StoreBusy,
+    append_records,
+    done_keys,
+    protocol_key,
+    provenance,
+    read_results,
+)
 from vsrcore.video.write import write_image_sequence
 
 
@@ -99,17 +109,60 @@ def test_record_schema_rules() -> None:
     assert {"git_commit", "versions", "weights_sha256", "device", "lq_seed", "date"} <= set(p)
 
 
-def test_append_replaces_same_key_and_resumes(tmp_path: Path) -> None:
-    path = tmp_path / "results.parquet"
-    append_records(path, [_rec("a"), _rec("b"), _rec("a", "lpips", None, "missing-weights", reason="no weights")])
-    append_records(path, [_rec("a", value=31.0), _rec("c", value=None, status="error", reason="boom")])
-    df = read_results(path)
+def test_append_writes_one_part_and_the_latest_row_per_key_wins(tmp_path: Path) -> None:
+    append_records(tmp_path, [_rec("a"), _rec("b"), _rec("a", "lpips", None, "missing-weights", reason="no weights")])
+    append_records(tmp_path, [_rec("a", value=31.0), _rec("c", value=None, status="error", reason="boom")])
+    assert [p.name for p in RecordStore(tmp_path).parts()] == ["part-000001.parquet", "part-000002.parquet"]
+    df = read_results(tmp_path)
     assert len(df) == 4
     assert df[(df["clip"] == "a") & (df["metric"] == "psnr")]["value"].tolist() == [31.0]
     assert json.loads(df["protocol"].iloc[0]) == {"lq_source": "bi", "scale": 4}
     key = protocol_key({"lq_source": "bi", "scale": 4})
-    done = done_keys(path)
+    done = done_keys(tmp_path)
     assert ("bicubic", "samples", "a", "psnr", key) in done
-    assert ("bicubic", "samples", "a", "lpips", key) in done  # missing weights is a finished answer
-    assert ("bicubic", "samples", "c", "psnr", key) not in done  # errors are retried
-    assert not list(tmp_path.glob(".*tmp*"))
+    # a resumed run tries these again: missing weights may have arrived, an error's cause may be gone
+    assert ("bicubic", "samples", "a", "lpips", key) not in done
+    assert ("bicubic", "samples", "c", "psnr", key) not in done
+    assert not list(tmp_path.rglob(".*tmp*"))
+
+
+def test_compaction_folds_parts_into_results_parquet_and_reads_stay_the_same(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    store.append([_rec("a"), _rec("b", value=None, status="error", reason="boom")])
+    store.append([_rec("b", value=29.0)])
+    before = store.read()
+    assert store.compact() == 2 and store.parts() == []
+    pd.testing.assert_frame_equal(store.read(), before)
+    pd.testing.assert_frame_equal(read_results(tmp_path / "results.parquet"), before)
+    # a part written after compaction (a resumed run) overrides the compacted row
+    store.append([_rec("a", value=33.0)])
+    assert read_results(tmp_path).set_index("clip")["value"].to_dict() == {"a": 33.0, "b": 29.0}
+
+
+def test_a_single_results_file_of_older_versions_is_the_base_of_a_folder(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # the old layout: one parquet file written by pandas, a value column that is all null
+    old = [_rec("a", value=None, status="missing-weights", reason="no weights").row(), _rec("b").row()]
+    pq.write_table(pa.Table.from_pylist(old), tmp_path / "results.parquet")
+    append_records(tmp_path, [_rec("a", value=30.5)])
+    df = read_results(tmp_path)
+    assert df.set_index("clip")["value"].to_dict() == {"a": 30.5, "b": 30.0}
+    assert set(df["status"]) == {"ok"}
+    # the leaderboard reads the same folder to the same rows (no torch, no pandas)
+    from leaderboard.board import load_records
+
+    rows = load_records(tmp_path)
+    assert sorted((r["clip"], r["value"]) for r in rows) == [("a", 30.5), ("b", 30.0)]
+
+
+def test_one_writer_at_a_time(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path)
+    with store.lock():
+        (tmp_path / "records" / ".part-000009.123-ab.tmp.parquet").write_bytes(b"half")
+        with pytest.raises(StoreBusy, match="another run is writing here"):
+            with RecordStore(tmp_path).lock():
+                pass
+    with store.lock():  # released; a temporary part left by a killed writer is cleaned up
+        assert not list((tmp_path / "records").glob(".part-*"))

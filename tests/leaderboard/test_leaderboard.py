@@ -122,9 +122,8 @@ def test_parquet_records_from_benchmark_round_trip(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     from benchmark.records import Record, append_records
 
-    path = tmp_path / "results.parquet"
-    append_records(path, [Record("m", "samples", "c", "psnr", 30.0, protocol={"lq_source": "bi"})])
-    (s,) = build_board(load_records(path))
+    append_records(tmp_path, [Record("m", "samples", "c", "psnr", 30.0, protocol={"lq_source": "bi"})])
+    (s,) = build_board(load_records(tmp_path))  # a results folder: results.parquet + records/part-N.parquet
     assert s.rows[0].cells["psnr"].value == 30.0 and s.lq_source == "bi"
 
 
