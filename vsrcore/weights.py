@@ -93,7 +93,7 @@ WEIGHTS: dict[str, WeightSpec] = {
         WeightSpec(
             "dover",
             ("DOVER.pth",),
-            "https://github.com/VQAssessment/DOVER/releases (v0.1.0) or HF teowu/DOVER",
+            "https://github.com/VQAssessment/DOVER/releases/download/v0.1.0/DOVER.pth (or HF teowu/DOVER)",
             "metric: dover",
         ),
         WeightSpec(

@@ -254,7 +254,7 @@ for _sub, _scale, _label in (
         per="video",
         space="rgb",
         scale=_scale,
-        impl="DOVER (VQAssessment)",
+        impl="ours, DOVER re-implementation (official dover.yml sampling, seeded; official fusion), DOVER.pth",
         label=_label,
     )
 
