@@ -7,7 +7,7 @@ What changes against the module path (`transformer.py`), all without changing th
   KV-cache append, the official block selection (`attention.flashvsr_block_mask`, reused as is: pooled scores,
   locality window, softmax, top-k) and its FlexAttention `BlockMask`, the block-sparse FlexAttention kernel itself
   (selected tiles only), cross-attention and the FFN are traced into one graph and fused by Inductor;
-- the KV cache keeps `KVCache`'s layout and official eviction, so both paths can continue each other's stream.
+- the KV cache keeps `KVCache`'s layout and official eviction.
 
 Off the GPU (or with `compile=False`) the same block function runs eagerly and attention goes through the
 reference backend, so CPU tests compare this restructuring with the module path (`tests/model/test_fast_dit.py`).
