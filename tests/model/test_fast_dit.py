@@ -45,7 +45,55 @@ def test_fast_dit_streams_like_the_module_path_on_cpu() -> None:
     for a, b in zip(fast, ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
     assert ref_cache.num_chunks(2 * 16 * 24) == fast_cache.num_chunks(2 * 16 * 24) == 3
+    # 6 chunks written: the ring keeps chunks 3, 4, 5 in slots 0, 1, 2, as the module path keeps them in order
+    assert fast_cache.fast_ring.written == 6
     torch.testing.assert_close(fast_cache.keys[1], ref_cache.keys[1], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="filled by the module path"):
+        _stream_more(dit, ref_cache, steps[1], lqs[1], ctx)
+
+
+def _stream_more(dit: WanDiT, cache: KVCache, x: torch.Tensor, lq: torch.Tensor, ctx: torch.Tensor) -> None:
+    with torch.no_grad():
+        dit(x, ctx, lq=lq, cache=cache, attention=AttentionSettings(backend="fast"))
+
+
+def test_ring_cache_follows_the_official_eviction() -> None:
+    """kv_len 1 and 2 keep 2 chunks after the 3-chunk first call; a larger first call is refused."""
+    cfg = FlashVSRConfig.from_name("tiny", num_layers=1)
+    dit = WanDiT(cfg).eval().requires_grad_(False)
+    steps, lqs, ctx = _inputs(cfg, "cpu", torch.float32)
+    for kv_len in (1, 2):
+        ref, fast = KVCache(kv_len=kv_len), KVCache(kv_len=kv_len)
+        with torch.no_grad():
+            for x, lq in zip(steps, lqs, strict=True):
+                a = dit(x, ctx, lq=lq, cache=ref, attention=AttentionSettings(backend="reference"))
+                b = dit(x, ctx, lq=lq, cache=fast, attention=AttentionSettings(backend="fast"))
+                torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+        assert fast.fast_ring.valid == ref.num_chunks(768) == 2
+    big = torch.randn(1, cfg.in_dim, 10, 32, 48)
+    with torch.no_grad(), pytest.raises(ValueError, match="official eviction keeps 4"):
+        dit(big, ctx, cache=KVCache(kv_len=3), attention=AttentionSettings(backend="fast"))
+
+
+def test_merge_partial_attention_equals_attention_over_all_keys() -> None:
+    from model.flashvsr.fast_dit import merge_partial_attention
+
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 2, n, 8, generator=g, dtype=torch.float64) for n in (5, 12, 12))
+    mask = torch.rand(1, 2, 5, 12, generator=g) < 0.5
+    mask[0, 0, 1] = False  # a row that sees nothing: zeros
+    mask[0, 1, 2, :7] = False  # a row that sees only the second part
+
+    def part(sl: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        s = (q @ k[:, :, sl].transpose(-1, -2)).masked_fill(~mask[..., sl], float("-inf"))
+        lse = torch.logsumexp(s, dim=-1)
+        p = torch.exp(s - torch.where(torch.isfinite(lse), lse, 0)[..., None])
+        return p @ v[:, :, sl], lse
+
+    full = part(slice(0, 12))[0]
+    merged = merge_partial_attention([part(slice(0, 7)), part(slice(7, 12))])
+    torch.testing.assert_close(merged, full)
+    assert merged[0, 0, 1].abs().max() == 0
 
 
 def test_fast_dit_refuses_training() -> None:
