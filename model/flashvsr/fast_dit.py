@@ -130,8 +130,21 @@ def block_forward(
     return x, kb, vb
 
 
+_WEIGHTS: dict[int, tuple[tuple[Tensor, ...], tuple[Tensor, ...]]] = {}
+
+
 def block_weights(block: torch.nn.Module) -> tuple[Tensor, ...]:
-    """A DiTBlock's tensors in `block_forward`'s order."""
+    """A DiTBlock's tensors in `block_forward`'s order, detached (plain tensors sharing the parameters' storage,
+    so the compiled graph is reused across blocks); cached while the block keeps the same parameter objects."""
+    params = _block_params(block)
+    hit = _WEIGHTS.get(id(block))
+    if hit is None or any(a is not b for a, b in zip(hit[0], params, strict=True)):
+        hit = (params, tuple(p.detach() for p in params))
+        _WEIGHTS[id(block)] = hit
+    return hit[1]
+
+
+def _block_params(block: torch.nn.Module) -> tuple[Tensor, ...]:
     sa, ca, ffn = block.self_attn, block.cross_attn, block.ffn  # type: ignore[union-attr]
     return (sa.q.weight, sa.q.bias, sa.k.weight, sa.k.bias, sa.v.weight, sa.v.bias, sa.o.weight, sa.o.bias,
             sa.norm_q.weight, sa.norm_k.weight, ca.q.weight, ca.q.bias, ca.o.weight, ca.o.bias, ca.norm_q.weight,
