@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# Ceilings measured with `python -m model.bench --ceilings` (docs/performance.md); FLOP/s and bytes/s.
+# Provisional ceilings (the H100 figures) until `model.bench --ceilings` measures them; FLOP/s, bytes/s.
 H100_CEILINGS: dict[str, float] = {
     "matmul": 745e12,
     "attention": 600e12,

@@ -27,7 +27,7 @@ from model.flashvsr import attention as A
 from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT, rope_angles
 
 
-# Tuned on an H100 (model.bench --ceilings); None = FlexAttention's defaults.
+# FlexAttention kernel options (model.bench --ceilings times candidates); None = its defaults.
 FLEX_KERNEL_OPTIONS: dict[str, Any] | None = None
 _COMPILED: dict[str, Any] = {}
 
