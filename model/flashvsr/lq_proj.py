@@ -106,6 +106,7 @@ class LQProjection(nn.Module):
         self.norm2 = ChannelRMSNorm(hidden[1])
         self.act2 = nn.SiLU()
         self.linear_layers = nn.ModuleList([nn.Linear(hidden[1], out_dim) for _ in range(layer_num)])
+        self.fast_convs = False  # convolutions as channels-last 2D ones (fast_convs.causal_conv3d_as_2d)
         self.reset()
 
     @classmethod
@@ -125,6 +126,10 @@ class LQProjection(nn.Module):
         tail = x[:, :, -CACHE_T:].clone()
         if self.variant == "buffer":
             cache = tail
+        if self.fast_convs:  # GPU fast path (model/flashvsr/fast_convs.py), same function
+            from model.flashvsr.fast_convs import causal_conv3d_as_2d
+
+            return causal_conv3d_as_2d(conv, x, cache), tail
         return conv(x, cache), tail
 
     def _step4(self, clip: Tensor) -> Tensor | None:

@@ -384,6 +384,11 @@ class WanDiT(nn.Module):
         F must be a multiple of 2 and the token grid (F, H/2, W/2) of (2, 8, 8) blocks.
         """
         settings = attention or AttentionSettings.from_config(self.cfg)
+        if settings.backend == "fast":  # GPU fast path (model/flashvsr/fast_dit.py), same function
+            from model.flashvsr.fast_dit import fast_forward
+
+            return fast_forward(self, x, context, timestep=timestep, lq=lq, cache=cache, frame_offset=frame_offset,  # type: ignore[arg-type]
+                                attention=settings)  # fmt: skip
         b = x.shape[0]
         t, t_mod = self.time_embed(timestep, b)
         tokens, grid = self.patchify(x)
