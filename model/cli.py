@@ -32,6 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-overlap", type=int, default=128, help="tile overlap in output pixels (default 128)")
     parser.add_argument("--color-fix", choices=["adain", "wavelet", "none"], default="adain")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--max-memory", help="memory budget such as 8G: picks the tile size (default: 80%% of the "
+                        "memory available); the estimate is printed before the run")  # fmt: skip
     parser.add_argument("--compat", choices=["default", "official"], default="default",
                         help="official: the release script's PIL bicubic, centre crop to multiples of 128, 8n-3 "
                              "output frames, whole-clip noise and uint8 truncation (docs/model.md)")  # fmt: skip
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from model.api import load
     from model.engine import upscale_video
+    from model.flashvsr.memory import parse_bytes
 
     options = {
         "scale": args.scale,
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         "color_fix": args.color_fix,
         "seed": args.seed,
         "compat": None if args.compat == "default" else args.compat,
+        "max_memory": parse_bytes(args.max_memory) if args.max_memory else None,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning is printed below, once, plainly

@@ -89,6 +89,8 @@ def upscale_video(
     # the release's frame rule (compat official) needs the exact count: from decoding, not the header
     total = count_frames(src) if getattr(model, "compat", "default") == "official" else None
     show = _progress(total or meta.frame_count) if progress else None
+    if progress and hasattr(model, "memory_plan"):
+        print(f"upscale: {model.memory_plan(meta.height, meta.width).describe()}", file=sys.stderr)
     t0 = time.perf_counter()
     frames = 0
     out_hw = (meta.height * model.scale, meta.width * model.scale)
