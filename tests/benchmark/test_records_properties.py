@@ -75,7 +75,6 @@ def test_records_round_trip_or_are_rejected_cleanly(fields: list[dict]) -> None:
         assert len(read_results(path)) == len(latest)
 
 
-@pytest.mark.xfail(strict=True, reason="records.append_records keeps both rows when one call holds the same key twice")
 def test_one_call_with_a_repeated_key_keeps_one_row(tmp_path: Path) -> None:
     first = Record("m", "d", "c", "psnr", 30.0)
     again = Record("m", "d", "c", "psnr", 31.0)

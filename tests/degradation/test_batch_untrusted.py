@@ -43,13 +43,14 @@ def test_degrade_cli_prints_one_line_for_a_refused_member(tmp_path: Path) -> Non
     shard = tmp_path / "shard"
     tar_path, member = malicious_shard(shard, "dotdot", tmp_path / "escaped.png")
     r = subprocess.run(
-        [sys.executable, "-m", "vsrcore.cli", "degrade", str(shard), str(tmp_path / "out"), "--quiet",
+        [sys.executable, "-m", "vsrcore.cli", "degrade", str(shard), "-o", str(tmp_path / "out"), "--quiet",
          "--preset", "bicubic"],
         capture_output=True,
         text=True,
     )  # fmt: skip
     assert "Traceback" not in r.stderr
-    lines = [line for line in r.stderr.splitlines() if "refused" in line]
+    # one line per refused item (the closing summary, which names failed.jsonl, aside)
+    lines = [line for line in r.stderr.splitlines() if "refused" in line and "failed.jsonl" not in line]
     assert len(lines) == 1 and str(tar_path) in lines[0] and repr(member) in lines[0]
     assert not (tmp_path / "escaped.png").exists()
 
@@ -61,7 +62,7 @@ def test_a_decompression_bomb_is_a_failed_item_and_the_batch_completes(tmp_path:
     (src / "bomb.png").write_bytes(bomb_png(100_000, 100_000))  # 10 gigapixels declared, 82 bytes on disk
     (src / "over_cap.png").write_bytes(bomb_png(9000, 8000))  # 72 MP: under PIL's own guard, over our 64 MP cap
     r = subprocess.run(
-        [sys.executable, "-m", "vsrcore.cli", "degrade", str(src), str(tmp_path / "out"), "--quiet",
+        [sys.executable, "-m", "vsrcore.cli", "degrade", str(src), "-o", str(tmp_path / "out"), "--quiet",
          "--preset", "bicubic"],
         capture_output=True,
         text=True,
@@ -72,7 +73,8 @@ def test_a_decompression_bomb_is_a_failed_item_and_the_batch_completes(tmp_path:
     assert "100000x100000" in failed["bomb.png"] or "above the pixel cap" in failed["bomb.png"]
     assert "9000x8000 (72.0 MP) is above the pixel cap of 64 MP" in failed["over_cap.png"]
     assert all("\n" not in e for e in failed.values())
-    assert sum("above the pixel cap" in line for line in r.stderr.splitlines()) == 2
+    items = [line for line in r.stderr.splitlines() if "failed.jsonl" not in line]
+    assert sum("above the pixel cap" in line for line in items) == 2
     assert len(pd.read_parquet(tmp_path / "out" / "manifest.parquet")) == 1
 
 
@@ -81,9 +83,9 @@ def test_max_pixels_raises_and_lowers_the_cap(tmp_path: Path) -> None:
     src.mkdir()
     (src / "good.png").write_bytes(png_bytes(24, 32))  # 768 pixels
     base = [sys.executable, "-m", "vsrcore.cli", "degrade", str(src), "--quiet", "--preset", "bicubic"]
-    r = subprocess.run([*base, str(tmp_path / "o1"), "--max-pixels", "700"], capture_output=True, text=True)
+    r = subprocess.run([*base, "-o", str(tmp_path / "o1"), "--max-pixels", "700"], capture_output=True, text=True)
     assert "24 (0.0 MP) is above the pixel cap" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*base, str(tmp_path / "o2"), "--max-pixels", "768"], capture_output=True, text=True)
+    r = subprocess.run([*base, "-o", str(tmp_path / "o2"), "--max-pixels", "768"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([*base, str(tmp_path / "o3"), "--max-pixels", "lots"], capture_output=True, text=True)
+    r = subprocess.run([*base, "-o", str(tmp_path / "o3"), "--max-pixels", "lots"], capture_output=True, text=True)
     assert r.returncode == 2 and "not a pixel count" in r.stderr

@@ -146,7 +146,7 @@ def test_dit_linear_flops_match_a_counted_forward() -> None:
     with torch.no_grad():
         context = dit.encode_context(torch.randn(1, 8, cfg.text_dim))
         with FlopCounterMode(display=False) as fc:
-            dit(x, context, attention=AttentionSettings(sparse_ratio=None, local_range=None))
+            dit(x, context, attention=AttentionSettings(sparse_ratio=None, local_range=None, backend="reference"))
     counts = fc.get_flop_counts()["Global"]
     aten = torch.ops.aten
     linears_counted = counts[aten.addmm] + counts[aten.convolution]  # nn.Linear, patch embedding

@@ -58,7 +58,7 @@ def test_cli_upscale_compat_official(tmp_path: Path, capsys: pytest.CaptureFixtu
     src = write_video(tmp_path / "in.mkv", moving_texture(22, 40, 36, dx=1), fps=25, codec="ffv1")
     dst = tmp_path / "out.mkv"
     rc = main(["upscale", str(src), "-o", str(dst), "--model", "flashvsr-tiny", "--compat", "official",
-               "--lossless", "--quiet", "--device", "cpu"])  # fmt: skip
+               "--lossless", "--device", "cpu"])  # fmt: skip
     assert rc == 0
     frames = read_frames(dst)
     assert frames.shape == (official_output_frames(22), 128, 128, 3)

@@ -26,7 +26,7 @@ def test_verify_lists_modes_and_what_each_needs(weights_dir: Path, capsys: pytes
     for f in WEIGHTS["flashvsr-v1.1"].files:
         if f != "Wan2.1_VAE.pth":
             (folder / f).write_bytes(b"x")
-    assert verify(["flashvsr-v1.1"], str(weights_dir), load=False) == 1  # one file missing
+    assert verify(["flashvsr-v1.1"], str(weights_dir), load=False) == 3  # one file missing
     out = capsys.readouterr().out
     assert "MISSING flashvsr-v1.1/Wan2.1_VAE.pth" in out
     assert "no sha256 recorded (read only through safetensors / weights_only=True)" in out
@@ -46,7 +46,7 @@ def test_verify_checks_pinned_hashes(
     weights_dir.mkdir(parents=True)
     musiq = weights_dir / "musiq_koniq_ckpt-e95806b9.pth"
     musiq.write_bytes(b"not the published file")
-    assert verify(["musiq-koniq"], str(weights_dir), load=False) == 1
+    assert verify(["musiq-koniq"], str(weights_dir), load=False) == 3
     out = capsys.readouterr().out
     assert f"BAD {musiq}" in out
     assert f"sha256 MISMATCH: expected {PINNED[musiq.name].sha256}, got {file_sha256(musiq)}" in out

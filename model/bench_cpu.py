@@ -1,0 +1,108 @@
+"""CPU benchmark of the bundled FlashVSR: peak RSS and frames/s per input size, and default vs `--compat official`.
+
+    python -m model.bench_cpu --sizes 320x240,640x360 --frames 29 [--max-memory 8G] [--backend reference]
+    python -m model.bench_cpu --compat-diff carphone --frames 30
+
+Each size runs in its own process (`--one`), so its peak RSS (ru_maxrss) is its own; the table prints the memory
+estimate (`model/flashvsr/memory.py`) beside it. 29 frames = the first two streaming steps, every output frame
+computed once. `--backend reference --no-plan` reproduces the earlier CPU path (dense masked attention, untiled)
+for a same-machine baseline. `--compat-diff` upscales the first frames of a real sample both ways and reports each
+difference on the region both outputs cover.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+
+def _one(height: int, width: int, frames: int, backend: str | None, max_memory: str | None, plan: bool) -> dict:
+    import torch
+
+    from model.flashvsr.memory import parse_bytes
+    from model.flashvsr.pipeline import build_flashvsr
+
+    budget = parse_bytes(max_memory) if max_memory else (1 << 62 if not plan else None)
+    m = build_flashvsr("flashvsr-tiny", device="cpu", backend=backend, max_memory=budget)
+    est = m.memory_plan(height, width)
+    x = torch.rand(frames, 3, height, width, generator=torch.Generator().manual_seed(0))
+    m.timings = {}
+    t0 = time.perf_counter()
+    n = sum(c.shape[0] for c in m.stream([x]))
+    dt = time.perf_counter() - t0
+    return {
+        "size": f"{width}x{height}", "frames": n, "seconds": round(dt, 1), "fps": round(n / dt, 4),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "estimate_gb": round(est.estimate / 2**30, 2), "tile": est.tile, "backend": backend or "default",
+        "seconds_per_part": {k: round(v, 1) for k, v in m.timings.items()}, "threads": torch.get_num_threads(),
+    }  # fmt: skip
+
+
+def _compat_diff(sample: str, frames: int) -> dict[str, Any]:
+    import numpy as np
+    import torch.nn.functional as F
+
+    from model.flashvsr.official import official_geometry, pil_upscale_crop
+    from model.flashvsr.pipeline import build_flashvsr
+    from vsrcore.samples import sample_path
+    from vsrcore.tensors import float_to_uint8, uint8_to_float
+    from vsrcore.video.decode import read_frames
+
+    lr = uint8_to_float(read_frames(sample_path(sample))[:frames])
+    h, w = lr.shape[-2:]
+    g = official_geometry(h, w, 4)
+    crop = (slice(None), slice(None), slice(g.top, g.top + g.height), slice(g.left, g.left + g.width))
+    resize = (F.interpolate(lr, scale_factor=4, mode="bicubic").clamp(0, 1)[crop] - pil_upscale_crop(lr, g)) * 255
+    default = build_flashvsr("flashvsr-tiny", device="cpu").upscale(lr)
+    official = build_flashvsr("flashvsr-tiny", device="cpu", compat="official").upscale(lr)
+    n = official.shape[0]
+    d_u8 = float_to_uint8(default[:n][crop]).astype(np.int16) - float_to_uint8(official, "truncate").astype(np.int16)
+    rounding = float_to_uint8(official).astype(np.int16) - float_to_uint8(official, "truncate").astype(np.int16)
+    return {
+        "sample": sample, "lr": f"{w}x{h}", "frames_in": frames, "frames_default": default.shape[0],
+        "frames_official": n, "official_crop": f"{g.width}x{g.height} of {g.scaled_w}x{g.scaled_h}",
+        "resize_torch_vs_pil_levels": {"mean_abs": round(float(resize.abs().mean()), 3),
+                                       "max_abs": round(float(resize.abs().max()), 2)},
+        "rounding_vs_truncation_levels": {"mean": round(float(rounding.mean()), 3)},
+        "default_vs_official_uint8_levels": {"mean_abs": round(float(np.abs(d_u8).mean()), 3),
+                                             "max_abs": int(np.abs(d_u8).max())},
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one JSON line per measured size (or the compat difference)."""
+    ap = argparse.ArgumentParser(prog="python -m model.bench_cpu", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="320x240,640x360", help="LR sizes WxH, comma-separated")
+    ap.add_argument("--frames", type=int, default=29)
+    ap.add_argument("--backend", help="attention backend (default: gather on CPU; 'reference' = the old path)")
+    ap.add_argument("--max-memory", help="budget, e.g. 8G (default: 80%% of available memory)")
+    ap.add_argument("--no-plan", action="store_true", help="never tile (the old behaviour)")
+    ap.add_argument("--compat-diff", metavar="SAMPLE", help="default vs --compat official on a real sample clip")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.compat_diff:
+        print(json.dumps(_compat_diff(args.compat_diff, args.frames)))
+        return 0
+    if args.one:
+        w, h = map(int, args.one.split("x"))
+        print(json.dumps(_one(h, w, args.frames, args.backend, args.max_memory, not args.no_plan)))
+        return 0
+    for size in args.sizes.split(","):
+        cmd = [sys.executable, "-m", "model.bench_cpu", "--one", size, "--frames", str(args.frames)]
+        cmd += ["--backend", args.backend] if args.backend else []
+        cmd += ["--max-memory", args.max_memory] if args.max_memory else []
+        cmd += ["--no-plan"] if args.no_plan else []
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        line = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else None
+        print(line or json.dumps({"size": size, "error": f"exit {r.returncode}", "stderr": r.stderr[-300:]}),
+              flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
