@@ -30,7 +30,6 @@ frames in [-1, 1], and the uint8 frames of `tensor2video`; plus a low-contrast A
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import subprocess
@@ -47,6 +46,7 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 import seeded  # noqa: E402
+from make_manifest import _load as load_file  # noqa: E402
 
 
 FILES = {
@@ -85,13 +85,8 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 
 
 def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = name.rpartition(".")[0]
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """An upstream file as module `name`, its relative imports resolved in name's parent package."""
+    return load_file(name, path, package=name.rpartition(".")[0] or None)
 
 
 def load_upstream(up: Path) -> dict[str, types.ModuleType]:
