@@ -7,7 +7,8 @@ Each size runs in its own process (`--one`), so its peak RSS (ru_maxrss) is its 
 estimate (`model/flashvsr/memory.py`) beside it. 29 frames = the first two streaming steps, every output frame
 computed once. `--backend reference --no-plan` reproduces the earlier CPU path (dense masked attention, untiled)
 for a same-machine baseline. `--compat-diff` upscales the first frames of a real sample both ways and reports each
-difference on the region both outputs cover.
+difference on the region both outputs cover. `cpu_seconds` (user + system CPU time of the run) is printed beside
+the wall time: on a shared machine the ratio of CPU times is the fairer comparison.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ def _one(height: int, width: int, frames: int, backend: str | None, max_memory: 
     est = m.memory_plan(height, width)
     x = torch.rand(frames, 3, height, width, generator=torch.Generator().manual_seed(0))
     m.timings = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(c.shape[0] for c in m.stream([x]))
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "size": f"{width}x{height}", "frames": n, "seconds": round(dt, 1), "fps": round(n / dt, 4),
+        "cpu_seconds": round(cpu, 1),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "estimate_gb": round(est.estimate / 2**30, 2), "tile": est.tile, "backend": backend or "default",
         "seconds_per_part": {k: round(v, 1) for k, v in m.timings.items()}, "threads": torch.get_num_threads(),
