@@ -200,11 +200,23 @@ def _format_for(path: Path) -> str | None:
     return {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}.get(path.suffix.lower())
 
 
-def write_video(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps: float, **kwargs: Any) -> Path:
-    """Write uint8 RGB frames ((T, H, W, C) array or iterable of (H, W, C)) to `path` atomically."""
+def write_video(
+    path: str | Path,
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: float,
+    *,
+    times_s: Sequence[float] | None = None,
+    **kwargs: Any,
+) -> Path:
+    """Write uint8 RGB frames ((T, H, W, C) array or iterable of (H, W, C)) to `path` atomically, at `times_s`
+    (seconds, one per frame; variable frame rate) when given."""
     with VideoWriter(path, fps, **kwargs) as writer:
-        for chunk in [frames] if isinstance(frames, np.ndarray) else frames:
-            writer.write(chunk)
+        if times_s is not None:
+            arr = np.asarray(frames)
+            writer.write(arr, list(times_s))
+        else:
+            for chunk in [frames] if isinstance(frames, np.ndarray) else frames:
+                writer.write(chunk)
     return Path(path)
 
 
