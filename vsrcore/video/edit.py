@@ -170,37 +170,46 @@ def mux_audio(video: str | Path, audio_source: str | Path, dst: str | Path, *, o
                     pk.pts, pk.dts, pk.stream = pts, dts, vout
                     yield float(dts * vs.time_base), pk
 
-            def copied(a: Any, aout: Any) -> Iterator[tuple[float, Any]]:
-                skip = int(offset_s / a.time_base) if offset_s else 0
-                for pk in ain.demux(a):
+            plans: dict[int, tuple[Any, Any]] = {}  # audio stream index -> (output stream, resampler or None)
+            for a in ain.streams.audio if has_audio else []:
+                if a.codec_context.name in out.supported_codecs:
+                    plans[a.index] = (out.add_stream_from_template(a), None)
+                else:
+                    enc = out.add_stream(fallback, rate=a.codec_context.sample_rate if fallback == "aac" else 48000)
+                    fmt = enc.codec_context.codec.audio_formats[0].name
+                    plans[a.index] = (enc, av.AudioResampler(format=fmt, layout=a.layout, rate=enc.rate))
+
+            def encoded(aout: Any, frames: list[Any]) -> Iterator[tuple[float, Any]]:
+                for frame in frames:
+                    for pk in aout.encode(frame):
+                        yield float(pk.dts * pk.time_base), pk
+
+            def audio_packets() -> Iterator[tuple[float, Any]]:
+                """Every audio stream from one pass over the source: copied, or decoded and re-encoded."""
+                streams = [a for a in ain.streams.audio if a.index in plans]
+                if not streams:
+                    return  # demux([]) would read every stream
+                for pk in ain.demux(streams):
+                    aout, resampler = plans[pk.stream.index]
+                    if resampler is not None:
+                        for frame in pk.decode():  # the flush packet (size 0) drains the decoder
+                            yield from encoded(aout, resampler.resample(frame))
+                        continue
                     if pk.size == 0 or (pk.pts is None and pk.dts is None):
                         continue
+                    skip = int(offset_s / pk.time_base) if offset_s else 0
                     pts = pk.pts if pk.pts is not None else pk.dts
                     if pts < skip:
                         continue
                     pk.pts, pk.dts = pts - skip, (pk.dts if pk.dts is not None else pts) - skip
+                    time_base = pk.time_base
                     pk.stream = aout
-                    yield float(pk.dts * a.time_base), pk
+                    yield float(pk.dts * time_base), pk
+                for aout, resampler in plans.values():
+                    if resampler is not None:
+                        yield from encoded(aout, [*resampler.resample(None), None])
 
-            def reencoded(a: Any, aout: Any, resampler: Any) -> Iterator[tuple[float, Any]]:
-                for frame in ain.decode(a):
-                    for rf in resampler.resample(frame):
-                        for pk in aout.encode(rf):
-                            yield float(pk.dts * pk.time_base), pk
-                for rf in resampler.resample(None):
-                    for pk in aout.encode(rf):
-                        yield float(pk.dts * pk.time_base), pk
-                for pk in aout.encode(None):
-                    yield float(pk.dts * pk.time_base), pk
-
-            sources = [video_packets()]
-            for a in ain.streams.audio if has_audio else []:
-                if a.codec_context.name in out.supported_codecs:
-                    sources.append(copied(a, out.add_stream_from_template(a)))
-                else:
-                    enc = out.add_stream(fallback, rate=a.codec_context.sample_rate if fallback == "aac" else 48000)
-                    fmt = enc.codec_context.codec.audio_formats[0].name
-                    sources.append(reencoded(a, enc, av.AudioResampler(format=fmt, layout=a.layout, rate=enc.rate)))
+            sources = [video_packets(), audio_packets()]
             for _, pk in heapq.merge(*sources, key=lambda item: item[0]):
                 out.mux(pk)
     return has_audio
