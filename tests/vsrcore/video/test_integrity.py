@@ -208,3 +208,34 @@ def test_playlists_are_refused(tmp_path: Path, tiny_video_file: Path) -> None:
     playlist.write_text("ffconcat version 1.0\nfile inner.mp4\n")
     with pytest.raises(MediaError, match="concat playlist that refers to other files; refused"):
         probe(playlist)
+
+
+def test_mux_audio_with_two_audio_streams_copied_and_reencoded(tmp_path: Path) -> None:
+    import av
+
+    source = tmp_path / "two.mkv"
+    tone = testing.sine_audio(1.0)
+    with av.open(str(source), mode="w") as out:  # AAC (re-encoded for WebM) and Opus (copied)
+        streams = [out.add_stream(codec, rate=48000, layout="stereo") for codec in ("aac", "libopus")]
+        for stream in streams:
+            fmt = stream.codec_context.codec.audio_formats[0].name
+            resampler = av.AudioResampler(format=fmt, layout="stereo", rate=48000)
+            for i in range(0, tone.shape[1], 960):
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, i : i + 960]), format="fltp")
+                frame.sample_rate, frame.pts = 48000, i
+                for rf in resampler.resample(frame):
+                    for pk in stream.encode(rf):
+                        out.mux(pk)
+            for pk in stream.encode(None):
+                out.mux(pk)
+    video = write_video(tmp_path / "sr.webm", testing.moving_texture(25, 48, 64), 25, codec="vp9")
+    out = tmp_path / "final.webm"
+    assert mux_audio(video, source, out)
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["opus", "opus"]
+    seconds = []
+    for k in range(2):
+        with av.open(str(out)) as c:
+            seconds.append(sum(f.samples for f in c.decode(audio=k)) / 48000)
+    assert all(abs(s - 1.0) < 0.05 for s in seconds), seconds
+    assert _first_video_packet_is_keyframe(out) and len(read_frames(out)) == 25
