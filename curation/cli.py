@@ -7,7 +7,7 @@ import sys
 
 from vsrcore.cliargs import add_output, add_set, info, override_fields, parse_set
 from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
-from vsrcore.limits import add_max_pixels_argument, set_max_pixels
+from vsrcore.limits import add_input_limit_arguments, apply_input_limits
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-sources", default="",
                         help="comma list of file names always put in the val (held-out) split")  # fmt: skip
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
-    add_max_pixels_argument(parser)
+    add_input_limit_arguments(parser)
     add_set(parser, "override a field of the preset's CurationConfig, e.g. --set min_short_side=720 or "
             "--set segments.window_s=4")  # fmt: skip
     parser.set_defaults(func=run)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from curation import PRESETS
     from curation.pipeline import curate
 
-    set_max_pixels(args.max_pixels)
+    apply_input_limits(args)
     config = override_fields(PRESETS.build(args.preset), parse_set(args.set), "curation config field")
     extra = tuple(v.strip() for v in args.val_sources.split(",") if v.strip())
     if extra:

@@ -288,6 +288,10 @@ def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[
                 "height": meta["height"],
                 "fps": 0.0 if is_photo else meta["fps"],
                 "frame_count": 1 if is_photo else row["end"] - row["start"],
+                # the source's header vs its counted packets (None for photos): a mismatch is recorded, not trusted
+                "source_frame_count": None if is_photo else meta["frame_count"],
+                "declared_frame_count": None if is_photo else meta.get("declared", {}).get("frame_count"),
+                "frame_count_mismatch": None if is_photo else meta.get("declared", {}).get("mismatch"),
                 "codec": Path(row["path"]).suffix.lstrip(".").lower() if is_photo else meta["codec"],
                 "split": split_of(row["source_id"], row["path"], config.val_sources),
                 "cut_mode": row["cut_mode"],

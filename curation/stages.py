@@ -49,7 +49,9 @@ def reject(item: dict[str, Any], stage: str, reason: str) -> dict[str, Any]:
 
 @dataclass
 class ProbeStage(Stage):
-    """Header-only probe of a video; rejects by resolution, duration and codec rules with the reason."""
+    """Probe of a video: header for size and codec, packets (demuxed, not decoded) for the frame count and
+    duration; rejects by resolution, duration and codec rules with the reason. `meta.frame_count` and
+    `meta.duration_s` are the counted values; `meta.declared` keeps the header's and whether they disagree."""
 
     name: ClassVar[str] = "probe"
     resources: ClassVar[Resources] = Resources(cpus=0.25)  # header reads: must not wait behind actor pools
@@ -57,17 +59,25 @@ class ProbeStage(Stage):
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
         from vsrcore.limits import check_frame_size
-        from vsrcore.video.probe import probe
+        from vsrcore.video.probe import check_frames, probe
 
         meta = probe(item["path"])
         check_frame_size(item["path"], meta.coded_width, meta.coded_height)
-        item = {**item, "meta": meta.to_dict()}
+        counted = check_frames(item["path"], meta)  # headers estimate (MPEG-PS), lie (cut AVI) or average (VFR)
+        declared = {
+            "frame_count": counted.declared_frames,
+            "duration_s": counted.declared_duration_s,
+            "mismatch": counted.mismatch,
+            "vfr": counted.vfr,
+        }
+        meta_dict = {**meta.to_dict(), "frame_count": counted.frames, "frame_count_exact": True}
+        item = {**item, "meta": {**meta_dict, "duration_s": counted.duration_s, "declared": declared}}
         cfg = self.config
         short = min(meta.width, meta.height)
         if short < cfg.min_short_side:
             return reject(item, self.name, f"short side {short} < {cfg.min_short_side}")
-        if meta.duration_s < cfg.min_duration_s:
-            return reject(item, self.name, f"duration {meta.duration_s:.2f} s < {cfg.min_duration_s} s")
+        if counted.duration_s < cfg.min_duration_s:
+            return reject(item, self.name, f"duration {counted.duration_s:.2f} s < {cfg.min_duration_s} s")
         if cfg.codecs is not None and meta.codec not in cfg.codecs:
             return reject(item, self.name, f"codec {meta.codec} not in {', '.join(cfg.codecs)}")
         return item
@@ -121,11 +131,9 @@ class AnalyseStage(Stage):
 
         if not hasattr(self, "_reader"):
             self.setup()
-        from vsrcore.video.probe import count_frames
-
         meta, cfg = item["meta"], self.config
         fps = meta["fps"]
-        n = count_frames(item["path"])  # headers estimate (MPEG-PS) or mislead (variable frame rate)
+        n = meta["frame_count"]  # counted from the packets by ProbeStage
         shots = self._guard.call("curation.ops.shots:detect_shots", item["path"], cfg.shots, n, path=item["path"])
         shots = [(a, min(b, n)) for a, b in shots if a < n]
         bpp = bits_per_pixel(meta["bit_rate"], meta["width"], meta["height"], fps)

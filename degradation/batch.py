@@ -39,6 +39,7 @@ class Job:
     end: int | None = None
     fps: float = 25.0
     member: str = ""  # shard item id
+    frame_check: dict[str, Any] | None = None  # the source's counted vs declared frames (videos)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _safe(name: str) -> str:
 def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[str, str]]]:
     """Jobs for an input path, plus the inputs that could not be read (path, error)."""
     from vsrcore.shards import MANIFEST
-    from vsrcore.video.probe import probe
+    from vsrcore.video.probe import check_frames, probe
 
     root = Path(root)
     if not root.exists():
@@ -68,16 +69,17 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
     def add_video(path: Path) -> None:
         try:
             meta = probe(path)
+            check = check_frames(path, meta)  # clips are planned on the counted frames, never the header's
         except MediaError as e:
             failed.append({"path": str(path), "error": str(e)})
             return
         base = f"{_safe(path.stem)}-{content_id(path)[:8]}"
-        n = meta.frame_count
+        n = check.frames
         step = clip_frames if clip_frames > 0 else max(n, 1)
         for start in range(0, max(n, 1), step):
             end = min(start + step, n) if clip_frames > 0 else None
             suffix = f"_f{start:06d}" if clip_frames > 0 and n > step else ""
-            jobs.append(Job(base + suffix, "video", str(path), start, end, meta.fps))
+            jobs.append(Job(base + suffix, "video", str(path), start, end, meta.fps, frame_check=check.to_record()))
 
     def add_frames(folder: Path, images: list[Path]) -> None:
         tag = make_id(*(f"{p.name}:{p.stat().st_size}" for p in images), length=8)
@@ -152,6 +154,16 @@ def _load(job: Job) -> np.ndarray:
         return _read_image(path) if kind == "image" else read_frames(path)
 
 
+def _load_timed(job: Job) -> tuple[np.ndarray, list[float] | None]:
+    """`_load`, plus the frames' source times (from the clip's first frame) for variable-frame-rate videos."""
+    if job.kind == "video" and job.frame_check is not None and job.frame_check["vfr"]:
+        from vsrcore.video.decode import read_timed_frames
+
+        frames, times = read_timed_frames(job.source, start=job.start, end=job.end)
+        return frames, [t - times[0] for t in times]
+    return _load(job), None
+
+
 def _member_ext(member: str) -> str:
     """The lower-case extension of a (gated) member name, or 'bin' when it has no short alphanumeric one."""
     ext = member.rsplit(".", 1)[-1].lower() if "." in member else ""
@@ -180,13 +192,13 @@ def record_path(out: Path, clip_id: str) -> Path:
 def run_job(job: Job, settings: DegradeSettings, out: str | Path) -> dict[str, Any]:
     """Degrade one clip and write its LQ and record (skipped if the record exists). Returns the record."""
     from degradation.pipeline import degrade
-    from vsrcore.video.write import write_video
+    from vsrcore.video.write import VideoWriter
 
     out = Path(out)
     done = record_path(out, job.clip_id)
     if done.exists():
         return json.loads(done.read_text())
-    frames = _load(job)
+    frames, times = _load_timed(job)
     result = degrade(frames, settings.preset, seed=settings.seed, clip_id=job.clip_id, fps=job.fps, **settings.options)
     single = job.kind == "image" or (job.kind == "shard" and job.member.endswith(":image"))
     lq_path = out / "lq" / f"{job.clip_id}.{'png' if single else 'mkv'}"
@@ -196,8 +208,17 @@ def run_job(job: Job, settings: DegradeSettings, out: str | Path) -> dict[str, A
         with atomic_path(lq_path) as tmp:
             Image.fromarray(result.lq[0]).save(tmp, format="PNG")
     else:
-        write_video(lq_path, result.lq, fps=job.fps, codec="ffv1")
-    record = {**result.record, "job": asdict(job), "lq_path": str(lq_path.relative_to(out))}
+        with VideoWriter(lq_path, job.fps, codec="ffv1") as writer:  # re-opened and checked before the rename
+            writer.write(result.lq, times)
+        timing = {"mode": "source times" if times else "constant rate", "max_shift_s": writer.max_time_shift_s}
+    job_fields = asdict(job)
+    source_frames = job_fields.pop("frame_check")
+    record = {**result.record, "job": job_fields, "lq_path": str(lq_path.relative_to(out))}
+    if source_frames is not None:  # counted vs declared, and how many frames of this clip decoded
+        planned = (job.end if job.end is not None else source_frames["frames"]) - job.start
+        record["source_frames"] = {**source_frames, "clip_planned": planned, "clip_decoded": int(frames.shape[0])}
+        if not single:
+            record["source_frames"]["timestamps"] = timing
     write_json_atomic(done, record)  # the completion marker: written last
     return record
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from vsrcore.cliargs import add_output, add_set, info, parse_set
 from vsrcore.errors import EXIT_OK, EXIT_PARTIAL
-from vsrcore.limits import add_max_pixels_argument, set_max_pixels
+from vsrcore.limits import add_input_limit_arguments, apply_input_limits
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="split videos into clips of this many frames, each with its own draw (0: whole video)",
     )
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (one clip each)")
-    add_max_pixels_argument(parser)
+    add_input_limit_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from degradation.batch import DegradeSettings
     from degradation.batch import run as run_batch
 
-    set_max_pixels(args.max_pixels)
+    apply_input_limits(args)
     options: dict[str, Any] = {"scale": args.scale}
     if args.drift:
         options["drift"] = True

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vsrcore.cliargs import add_output, info
+from vsrcore.limits import add_input_limit_arguments, apply_input_limits
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lossless", action="store_true", help="lossless output (FFV1 in .mkv, x264rgb qp0 else)")
     parser.add_argument("--crf", type=int, help="x264 CRF for lossy output (default 18)")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
+    add_input_limit_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from model.engine import upscale_video
     from model.flashvsr.memory import parse_bytes
 
+    apply_input_limits(args)
     options = {
         "scale": args.scale,
         "device": args.device,
@@ -80,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         audio=not args.no_audio, progress=not args.quiet,
     )  # fmt: skip
     audio = "audio copied" if report.audio else "no audio"
+    notes = "" if report.timestamps == "constant rate" else ", variable frame rate kept"
+    if report.frame_count_mismatch:
+        notes += f"; the input's header declares {report.declared_frames} frames, {report.input_frames} decoded"
     info(args, f"{report.output}: {report.frames} frames {report.width}x{report.height}, {audio}, "
-               f"{report.seconds:.1f} s ({report.fps:.2f} fps)")  # fmt: skip
+               f"{report.seconds:.1f} s ({report.fps:.2f} fps){notes}")  # fmt: skip
     return 0

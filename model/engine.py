@@ -33,6 +33,11 @@ class UpscaleReport:
     seconds: float
     audio: bool
     interrupted: bool = False
+    input_frames: int = 0  # decoded from the input
+    declared_frames: int = 0  # what the input's header declares
+    frame_count_mismatch: bool = False  # header vs counted packets (count or duration)
+    timestamps: str = "constant rate"  # or "source times" (variable frame rate input kept)
+    max_time_shift_s: float = 0.0  # largest shift of a written frame time from its intended time
 
     @property
     def fps(self) -> float:
@@ -44,6 +49,10 @@ def pick_codec(output: Path, lossless: bool, codec: str | None) -> str:
     else x264 (CRF)."""
     if codec:
         return codec
+    if output.suffix.lower() == ".webm":  # WebM holds VP8/VP9/AV1 video only
+        if lossless:
+            raise UserFacingError(f"{output}: --lossless needs .mkv, .mp4 or .mov (WebM holds lossy VP9 here)")
+        return "vp9"
     if lossless:
         return "ffv1" if output.suffix.lower() == ".mkv" else "x264rgb-lossless"
     return LOSSY_DEFAULT
@@ -74,9 +83,9 @@ def upscale_video(
     import torch
 
     from vsrcore.tensors import float_to_uint8, uint8_to_float
-    from vsrcore.video.decode import iter_chunks
+    from vsrcore.video.decode import iter_timed_chunks
     from vsrcore.video.edit import mux_audio
-    from vsrcore.video.probe import count_frames, probe
+    from vsrcore.video.probe import check_frames, probe
     from vsrcore.video.write import VideoWriter
 
     src, dst = Path(input), Path(output)
@@ -86,9 +95,10 @@ def upscale_video(
     dst.parent.mkdir(parents=True, exist_ok=True)
     has_audio = audio and bool(meta.audio)
     enc = pick_codec(dst, lossless, codec)
-    # the release's frame rule (compat official) needs the exact count: from decoding, not the header
-    total = count_frames(src) if getattr(model, "compat", "default") == "official" else None
-    show = _progress(total or meta.frame_count) if progress else None
+    counted = check_frames(src, meta)  # frame count, duration and VFR from the packets, not the header
+    # the release's frame rule (compat official) needs the exact count
+    total = counted.frames if getattr(model, "compat", "default") == "official" else None
+    show = _progress(counted.frames) if progress else None
     if progress and hasattr(model, "memory_plan"):
         print(f"upscale: {model.memory_plan(meta.height, meta.width).describe()}", file=sys.stderr)
     t0 = time.perf_counter()
@@ -98,13 +108,17 @@ def upscale_video(
     video_path = dst.with_name(f".{dst.stem}.video{dst.suffix}") if has_audio else dst
     writer = VideoWriter(video_path, meta.fps_fraction, codec=enc, crf=crf)
 
+    times: list[float] = []  # input frame times (s); VFR input is written back at these
+
     def lr_chunks() -> Iterator[torch.Tensor]:
-        for c in iter_chunks(src, chunk):
+        for c, t in iter_timed_chunks(src, chunk):
+            times.extend(t)
             yield uint8_to_float(c)
 
     try:
         for out in model.stream(lr_chunks(), total=total):
-            writer.write(float_to_uint8(out, model.uint8_rounding))
+            at = times[frames : frames + out.shape[0]] if counted.vfr else None
+            writer.write(float_to_uint8(out, model.uint8_rounding), at)
             frames += out.shape[0]
             out_hw = (out.shape[-2], out.shape[-1])
             if show:
@@ -127,7 +141,8 @@ def upscale_video(
         print(file=sys.stderr)
     report = UpscaleReport(
         str(src), str(dst), frames, out_hw[1], out_hw[0],
-        time.perf_counter() - t0, has_audio, interrupted,
+        time.perf_counter() - t0, has_audio, interrupted, len(times), counted.declared_frames, counted.mismatch,
+        "source times" if counted.vfr else "constant rate", writer.max_time_shift_s,
     )  # fmt: skip
     if interrupted:
         raise KeyboardInterrupt(f"interrupted after {frames} frames; partial output in {dst}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,12 @@ def temp_sibling(path: Path) -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it is renamed to `path`, on error it is removed."""
+def atomic_path(path: str | Path, verify: Callable[[Path], object] | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it is renamed to `path`, on error it is removed.
+
+    `verify(tmp)`, when given, runs on the finished temporary file before the rename (for videos: re-open it and
+    check its frame count); if it raises, the file is removed and never appears under `path`.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(target)
@@ -29,6 +33,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
     if not tmp.exists():
         raise FileNotFoundError(f"{target}: nothing was written to the temporary file")
+    if verify is not None:
+        try:
+            verify(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     os.replace(tmp, target)
 
 

@@ -96,3 +96,40 @@ def test_random_access_reader_applies_the_cap(tmp_path: Path, monkeypatch: pytes
         sample_frames(clip, [0, 2], backend="pyav")
     monkeypatch.delenv(MAX_PIXELS_ENV)
     assert np.asarray(sample_frames(clip, [0, 2], backend="pyav")).shape == (2, 48, 64, 3)
+
+
+def test_decoded_bytes_setting_parses_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vsrcore.limits import MAX_DECODED_BYTES_ENV, add_input_limit_arguments, apply_input_limits, max_decoded_bytes
+
+    parser = argparse.ArgumentParser()
+    add_input_limit_arguments(parser)
+    monkeypatch.setenv(MAX_DECODED_BYTES_ENV, "8G")
+    assert max_decoded_bytes() == 8 << 30
+    apply_input_limits(parser.parse_args(["--max-decoded-bytes", "1.5M"]))
+    assert max_decoded_bytes() == int(1.5 * (1 << 20))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-decoded-bytes", "lots"])
+    monkeypatch.setenv(MAX_DECODED_BYTES_ENV, "lots")
+    with pytest.raises(UserFacingError, match="not a number of bytes"):
+        max_decoded_bytes()
+
+
+def test_degrade_records_an_item_over_the_decoded_bytes_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from vsrcore.cli import main
+
+    monkeypatch.setenv("FLASHVSR_MAX_DECODED_BYTES", str(8 << 30))  # restored after the test
+    src = tmp_path / "in"
+    src.mkdir()
+    write_video(src / "big.mkv", testing.moving_texture(6, 48, 64), fps=25, codec="ffv1")
+    write_video(src / "small.mkv", testing.moving_texture(2, 48, 64), fps=25, codec="ffv1")
+    out = tmp_path / "out"
+    budget = str(4 * 48 * 64 * 3)  # 4 frames
+    rc = main(["degrade", str(src), "-o", str(out), "--preset", "bicubic", "--max-decoded-bytes", budget, "--quiet"])
+    assert rc == 3
+    failed = [json.loads(line) for line in (out / "failed.jsonl").read_text().splitlines()]
+    assert len(failed) == 1 and "big.mkv" in failed[0]["error"] and "decoded-bytes budget" in failed[0]["error"]
+    assert len(list((out / "records").glob("small-*.json"))) == 1

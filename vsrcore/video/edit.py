@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from vsrcore.errors import MediaError
 from vsrcore.video.decode import iter_frames
 from vsrcore.video.probe import open_input, probe, video_stream
 from vsrcore.video.types import Span
+from vsrcore.video.verify import check_written_video
 from vsrcore.video.write import VideoWriter
 
 
@@ -73,7 +75,7 @@ def cut_stream_copy(src: str | Path, dst: str | Path, start_frame: int, end_fram
         tb = stream.time_base
         t_start = pts_sorted[first]
         t_end = pts_sorted[last] if last < n else None
-        with atomic_path(dst) as tmp:
+        with atomic_path(dst, verify=lambda tmp: check_written_video(tmp, last - first, name=dst)) as tmp:
             _remux(src, tmp, stream.index, t_start, t_end, tb, audio)
     finally:
         container.close()
@@ -113,51 +115,101 @@ def _remux(src: Path, tmp: Path, video_index: int, t_start: int, t_end: int | No
             out.mux(pk)
 
 
+def _video_dts(path: Path) -> list[tuple[int | None, int | None]]:
+    """(pts, dts) of each video packet of `path` in decode order, with every dts filled in.
+
+    Matroska and WebM store presentation times only: with B-frames PyAV returns packets whose dts is None, and a
+    muxer given such a packet drops or misplaces it (the first keyframe went missing). The decode times are
+    rebuilt as the sorted presentation times shifted back by the largest reordering delay, which keeps dts
+    increasing and never after pts.
+    """
+    with open_input(path) as container:
+        stream = video_stream(container, path)
+        stamps = [(pk.pts, pk.dts) for pk in container.demux(stream) if pk.size > 0]
+    if all(d is not None for _, d in stamps) or any(p is None for p, _ in stamps):
+        return stamps
+    pts = [p for p, _ in stamps]
+    order = sorted(pts)
+    delay = max(o - p for o, p in zip(order, pts, strict=True))
+    return [(p, o - delay) for p, o in zip(pts, order, strict=True)]
+
+
 def mux_audio(video: str | Path, audio_source: str | Path, dst: str | Path, *, offset_s: float = 0.0) -> bool:
     """Write `dst` with the video stream of `video` and the audio streams of `audio_source`, both copied.
 
     Audio is copied as is (same codec, same samples); if the output container cannot hold that codec it is
-    re-encoded to AAC. Returns False (and copies the video alone) when the source has no audio.
+    re-encoded (Opus for WebM, AAC elsewhere). Packets are interleaved by time, every video packet keeps a decode
+    time (so the first one stays the keyframe in MP4, MKV, MOV and WebM), and `dst` is re-opened and its frame
+    count checked before it is renamed into place. Returns False (and copies the video alone) when the source
+    has no audio.
     """
+    import heapq
+
     import av
 
     video, audio_source, dst = Path(video), Path(audio_source), Path(dst)
     probe(video)
     with open_input(audio_source) as asrc:
         has_audio = bool(asrc.streams.audio)
-    with atomic_path(dst) as tmp:
+    stamps = _video_dts(video)
+
+    def verify(tmp: Path) -> None:
+        check_written_video(tmp, len(stamps), name=dst)
+
+    with atomic_path(dst, verify=verify) as tmp:
         with av.open(str(video)) as vin, av.open(str(audio_source)) as ain, av.open(str(tmp), mode="w") as out:
             vs = vin.streams.video[0]
             vout = out.add_stream_from_template(vs)
-            aouts = []
+            fallback = "libopus" if out.format.name == "webm" else "aac"
+
+            def video_packets() -> Iterator[tuple[float, Any]]:
+                packets = (pk for pk in vin.demux(vs) if pk.size > 0)
+                for pk, (pts, dts) in zip(packets, stamps, strict=True):
+                    if dts is None:
+                        continue  # neither time is known (raw streams): the muxer could not place it
+                    pk.pts, pk.dts, pk.stream = pts, dts, vout
+                    yield float(dts * vs.time_base), pk
+
+            plans: dict[int, tuple[Any, Any]] = {}  # audio stream index -> (output stream, resampler or None)
             for a in ain.streams.audio if has_audio else []:
-                codec = a.codec_context.name
-                if codec in out.supported_codecs:
-                    aouts.append((a, out.add_stream_from_template(a), None))
+                if a.codec_context.name in out.supported_codecs:
+                    plans[a.index] = (out.add_stream_from_template(a), None)
                 else:
-                    enc = out.add_stream("aac", rate=a.codec_context.sample_rate)
-                    aouts.append((a, enc, av.AudioResampler(format="fltp", layout=a.layout, rate=enc.rate)))
-            for pk in vin.demux(vs):
-                if pk.dts is None:
-                    continue
-                pk.stream = vout
+                    enc = out.add_stream(fallback, rate=a.codec_context.sample_rate if fallback == "aac" else 48000)
+                    fmt = enc.codec_context.codec.audio_formats[0].name
+                    plans[a.index] = (enc, av.AudioResampler(format=fmt, layout=a.layout, rate=enc.rate))
+
+            def encoded(aout: Any, frames: list[Any]) -> Iterator[tuple[float, Any]]:
+                for frame in frames:
+                    for pk in aout.encode(frame):
+                        yield float(pk.dts * pk.time_base), pk
+
+            def audio_packets() -> Iterator[tuple[float, Any]]:
+                """Every audio stream from one pass over the source: copied, or decoded and re-encoded."""
+                streams = [a for a in ain.streams.audio if a.index in plans]
+                if not streams:
+                    return  # demux([]) would read every stream
+                for pk in ain.demux(streams):
+                    aout, resampler = plans[pk.stream.index]
+                    if resampler is not None:
+                        for frame in pk.decode():  # the flush packet (size 0) drains the decoder
+                            yield from encoded(aout, resampler.resample(frame))
+                        continue
+                    if pk.size == 0 or (pk.pts is None and pk.dts is None):
+                        continue
+                    skip = int(offset_s / pk.time_base) if offset_s else 0
+                    pts = pk.pts if pk.pts is not None else pk.dts
+                    if pts < skip:
+                        continue
+                    pk.pts, pk.dts = pts - skip, (pk.dts if pk.dts is not None else pts) - skip
+                    time_base = pk.time_base
+                    pk.stream = aout
+                    yield float(pk.dts * time_base), pk
+                for aout, resampler in plans.values():
+                    if resampler is not None:
+                        yield from encoded(aout, [*resampler.resample(None), None])
+
+            sources = [video_packets(), audio_packets()]
+            for _, pk in heapq.merge(*sources, key=lambda item: item[0]):
                 out.mux(pk)
-            for a, aout, resampler in aouts:
-                skip = int(offset_s / a.time_base) if offset_s else 0
-                if resampler is None:
-                    for pk in ain.demux(a):
-                        if pk.dts is None or (pk.pts is not None and pk.pts < skip):
-                            continue
-                        if skip:
-                            pk.pts -= skip
-                            pk.dts -= skip
-                        pk.stream = aout
-                        out.mux(pk)
-                else:
-                    for frame in ain.decode(a):
-                        for rf in resampler.resample(frame):
-                            for pk in aout.encode(rf):
-                                out.mux(pk)
-                    for pk in aout.encode(None):
-                        out.mux(pk)
     return has_audio

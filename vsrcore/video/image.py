@@ -14,7 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from vsrcore.errors import MediaError
-from vsrcore.limits import PixelCapExceeded, check_frame_size, max_pixels
+from vsrcore.limits import PixelCapExceeded, check_decoded_bytes, check_frame_size, max_pixels
+
+
+def declared_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) an image file declares in its header (nothing decoded); MediaError when unreadable."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return im.size
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS or 0) + 1, 1  # above any cap PIL enforces; decode_image says why
+    except (OSError, ValueError, SyntaxError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MediaError(path, f"not a readable image ({reason})") from None
 
 
 def decode_image(source: str | Path | bytes, name: str | Path | None = None) -> np.ndarray:
@@ -33,6 +49,7 @@ def decode_image(source: str | Path | bytes, name: str | Path | None = None) -> 
             im = Image.open(fp)
         with im:
             check_frame_size(label, *im.size, cap=cap)
+            check_decoded_bytes(label, im.size[0] * im.size[1] * 3, f"the decoded {im.size[0]}x{im.size[1]} image")
             return np.asarray(im.convert("RGB"))
     except Image.DecompressionBombError as e:
         raise PixelCapExceeded(

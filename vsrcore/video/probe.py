@@ -5,16 +5,19 @@ from __future__ import annotations
 import math
 import os
 import struct
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from vsrcore.deps import require
 from vsrcore.errors import MediaError
-from vsrcore.video.types import AudioStreamMeta, VideoMeta
+from vsrcore.video.types import AudioStreamMeta, FrameCheck, VideoMeta
 
 
 _MP4_CONTAINERS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")
+_PLAYLIST_FORMATS = frozenset({"concat", "hls", "dash", "ffmetadata"})
+AVFMT_NOTIMESTAMPS = 0x80  # libavformat's flag for formats that store no timestamps (raw elementary streams)
 
 
 def check_file(path: str | Path) -> Path:
@@ -30,15 +33,30 @@ def check_file(path: str | Path) -> Path:
 
 
 def open_input(path: str | Path) -> Any:
-    """Open a media file with PyAV, turning PyAV/FFmpeg errors into a one-line MediaError."""
+    """Open a media file with PyAV, turning PyAV/FFmpeg errors into a one-line MediaError.
+
+    Guarded by the stall timeout (`vsrcore.video.watchdog`): opening a hostile file can block for good. Files that
+    FFmpeg reads as playlists of other files (concat, HLS, DASH) are refused: a scraped "video" must not make
+    the toolkit read files it was not given.
+    """
     require("av", feature="video I/O")
     import av
 
+    from vsrcore.video.watchdog import watched_call
+
     p = check_file(path)
-    try:
-        return av.open(str(p), mode="r", metadata_errors="ignore")
-    except av.error.FFmpegError as e:
-        raise MediaError(p, f"not a readable media file ({_short(e)})") from None
+
+    def do_open() -> Any:
+        try:
+            return av.open(str(p), mode="r", metadata_errors="ignore")
+        except av.error.FFmpegError as e:
+            raise MediaError(p, f"not a readable media file ({_short(e)})") from None
+
+    container = watched_call(do_open, path=p, what="opening the file")
+    if container.format.name in _PLAYLIST_FORMATS:
+        container.close()
+        raise MediaError(p, f"is a {container.format.name} playlist that refers to other files; refused")
+    return container
 
 
 def _short(e: BaseException) -> str:
@@ -188,10 +206,50 @@ def count_frames(path: str | Path) -> int:
 
     Use where headers estimate (no frame count in the container) or mislead (variable frame rate).
     """
+    return check_frames(path).frames
+
+
+def check_frames(path: str | Path, meta: VideoMeta | None = None) -> FrameCheck:
+    """Frame count and duration from the packets (demuxed, not decoded), beside the header's (`meta`, probed
+    when not given). Headers estimate (MPEG-PS, elementary streams), lie (a patched or truncated AVI) or
+    average (variable frame rate); the packets are what a decode will see."""
+    from vsrcore.video.watchdog import watched_iter
+
     p = check_file(path)
+    meta = meta if meta is not None else probe(p)
     container = open_input(p)
     try:
         stream = video_stream(container, p)
-        return sum(1 for pk in container.demux(stream) if pk.size > 0)
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        if container.format.flags & AVFMT_NOTIMESTAMPS:
+            tb = 0.0  # raw elementary streams: the parser guesses these times, the frame rate is the truth
+
+        def batches() -> Iterator[list[tuple[int | None, int]]]:
+            batch = []
+            for pk in container.demux(stream):
+                if pk.size > 0:
+                    batch.append((pk.pts, pk.duration or 0))
+                if len(batch) == 256:
+                    yield batch
+                    batch = []
+            yield batch
+
+        frames, pts, last_duration = 0, [], 0
+        for batch in watched_iter(batches, path=p, what="counting frames"):
+            frames += len(batch)
+            for ts, duration in batch:
+                if ts is not None:
+                    pts.append(ts)
+                    last_duration = duration
     finally:
         container.close()
+    vfr = False
+    if tb and len(pts) == frames and frames > 1:
+        pts.sort()
+        steps = [b - a for a, b in zip(pts, pts[1:], strict=False)]
+        median = sorted(steps)[len(steps) // 2]
+        duration = (pts[-1] - pts[0] + (last_duration or median)) * tb
+        vfr = (max(steps) - min(steps)) * tb > max(0.002, 0.05 * median * tb)
+    else:
+        duration = frames / meta.fps if meta.fps else 0.0
+    return FrameCheck(frames, float(duration), meta.frame_count, meta.frame_count_exact, meta.duration_s, vfr)

@@ -13,7 +13,7 @@ import numpy as np
 
 from vsrcore.deps import is_available
 from vsrcore.guard import GuardedWorker
-from vsrcore.limits import check_frame_size
+from vsrcore.limits import check_decoded_bytes, check_frame_size
 from vsrcore.video.decode import rotate_frame
 from vsrcore.video.probe import check_file, probe
 
@@ -123,6 +123,8 @@ class RandomAccessReader:
             return np.zeros((0, meta.height, meta.width, 3), np.uint8)
         if min(indices) < 0:
             raise ValueError("frame indices must be >= 0")
+        size = meta.coded_width * meta.coded_height * 3
+        check_decoded_bytes(p, len(indices) * size, f"{len(indices)} decoded frames of {meta.width}x{meta.height}")
         frames, self.last_backend = self._worker.call(
             "vsrcore.video.random_access:read_indices",
             str(p),

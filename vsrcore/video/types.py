@@ -64,6 +64,33 @@ class VideoMeta:
 
 
 @dataclass(frozen=True)
+class FrameCheck:
+    """A video's frame count and duration counted from its packets (the index), beside what its header declares.
+
+    `frames` and `duration_s` are what the toolkit uses; the header's `declared_*` values are kept only to record a
+    mismatch (`mismatch`: the counts differ, or the durations differ by more than two frames). `vfr` is True when the
+    frame intervals vary (variable frame rate or sparse timestamps).
+    """
+
+    frames: int
+    duration_s: float
+    declared_frames: int
+    declared_exact: bool
+    declared_duration_s: float
+    vfr: bool
+
+    @property
+    def mismatch(self) -> bool:
+        frame_s = self.duration_s / self.frames if self.frames else 0.0
+        off = abs(self.duration_s - self.declared_duration_s) > max(2 * frame_s, 0.01 * self.duration_s)
+        return self.frames != self.declared_frames or off
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON form for an item's record."""
+        return {**asdict(self), "mismatch": self.mismatch}
+
+
+@dataclass(frozen=True)
 class Span:
     """A half-open frame range [start_frame, end_frame) with its times in seconds from the file start."""
 

@@ -4,11 +4,16 @@ Codec presets:
 - "x264" / "x265": lossy, `crf` (default 18 / 20), yuv420p (yuv444p when a side is odd).
 - "ffv1": lossless RGB (bgr0) in Matroska; decodes to exactly the frames written.
 - "x264rgb-lossless": libx264rgb at qp 0 (RGB, exact), smaller than FFV1, widely playable.
+- "vp9": lossy VP9 (libvpx, constant quality `crf`, default 32), the video codec WebM allows.
+
+Every file is re-opened before it is renamed into place (`vsrcore.video.verify`): it must hold as many frames as
+were written and start with a decodable keyframe. Frames may carry their own presentation times (variable frame
+rate input keeps its timing); `VideoWriter.max_time_shift_s` says how far the written times moved from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +23,12 @@ import numpy as np
 
 from vsrcore.atomic import atomic_path
 from vsrcore.deps import require
+from vsrcore.video.verify import WrittenVideo, check_written_video
+
+
+# Time base of timed (variable frame rate) output: 1/90000 s, the MPEG system clock; containers with a coarser
+# clock (Matroska: 1 ms) round to theirs, and the writer reports the largest shift.
+TIMED_TIME_BASE = Fraction(1, 90000)
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ CODEC_PRESETS: dict[str, CodecPreset] = {
     "x265": CodecPreset("libx265", False, None, (("preset", "medium"), ("x265-params", "log-level=error")), 20),
     "ffv1": CodecPreset("ffv1", True, "bgr0", (("level", "3"), ("g", "1"))),
     "x264rgb-lossless": CodecPreset("libx264rgb", True, "rgb24", (("qp", "0"), ("preset", "medium"))),
+    "vp9": CodecPreset("libvpx-vp9", False, None, (("b", "0"), ("deadline", "good"), ("cpu-used", "4")), 32),
 }
 
 
@@ -48,8 +60,11 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 class VideoWriter:
     """Streaming writer: `write()` frames (H, W, C) or chunks (T, H, W, C) of uint8 RGB, then `close()`.
 
-    The file is written to a temporary name beside `path` and renamed on a clean close; on an
-    exception inside a `with` block the partial file is removed.
+    The file is written to a temporary name beside `path`, re-opened and checked (frame count, first keyframe)
+    and renamed on a clean close; on an exception inside a `with` block, or a failed check, it is removed.
+    Frames written with `times_s` keep those presentation times (seconds; variable frame rate); without, frame i
+    is shown at i / fps. After `close()`, `written` describes the file and `max_time_shift_s` is the largest
+    difference between a frame's written time and the time it was given (i / fps when none was).
     """
 
     def __init__(
@@ -73,11 +88,15 @@ class VideoWriter:
         self.fps = Fraction(str(fps)).limit_denominator(1001 * 1000)
         self.threads = threads
         self.rotation = rotation
-        self._atomic = atomic_path(self.path)
+        self._atomic = atomic_path(self.path, verify=self._verify)
         self._tmp = self._atomic.__enter__()
         self._container: Any = None
         self._stream: Any = None
+        self._timed: bool | None = None  # fixed by the first write: frames with or without times
+        self._times: list[float] = []
         self.frames_written = 0
+        self.written: WrittenVideo | None = None
+        self.max_time_shift_s: float = 0.0
 
     def _open(self, width: int, height: int) -> None:
         import av
@@ -92,16 +111,25 @@ class VideoWriter:
             options["crf"] = str(self.crf)
         stream.options = options
         stream.codec_context.thread_count = self.threads
+        if self._timed:
+            stream.codec_context.time_base = TIMED_TIME_BASE
         if self.rotation:
             stream.set_display_rotation(self.rotation)
         self._stream = stream
 
-    def write(self, frames: np.ndarray) -> None:
-        """Append one (H, W, C) frame or a (T, H, W, C) chunk."""
+    def write(self, frames: np.ndarray, times_s: Sequence[float] | None = None) -> None:
+        """Append one (H, W, C) frame or a (T, H, W, C) chunk, optionally with each frame's presentation time in
+        seconds (increasing; every write of a file must give times, or none may)."""
         import av
 
         batch = frames[None] if frames.ndim == 3 else frames
-        for frame in batch:
+        if times_s is not None and len(times_s) != len(batch):
+            raise ValueError(f"{self.path}: {len(batch)} frames but {len(times_s)} times")
+        if self._timed is None:
+            self._timed = times_s is not None
+        elif self._timed != (times_s is not None):
+            raise ValueError(f"{self.path}: frames with and without times in one file")
+        for i, frame in enumerate(batch):
             frame = _check_frame(frame)
             if self._stream is None:
                 self._open(frame.shape[1], frame.shape[0])
@@ -111,20 +139,41 @@ class VideoWriter:
                     f"{self._stream.width}x{self._stream.height}"
                 )
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            if times_s is not None:
+                t = float(times_s[i])
+                if self._times and t <= self._times[-1]:
+                    raise ValueError(f"{self.path}: frame times must increase ({t} after {self._times[-1]})")
+                vf.pts = round(t / TIMED_TIME_BASE)
+                vf.time_base = TIMED_TIME_BASE
+                self._times.append(t)
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
             self.frames_written += 1
+
+    def _verify(self, tmp: Path) -> None:
+        """Run on the finished temporary file before the rename (`atomic_path`)."""
+        self.written = check_written_video(tmp, self.frames_written, name=self.path)
+        wanted = [t - self._times[0] for t in self._times] if self._timed else None
+        if wanted is None:
+            wanted = [i / float(self.fps) for i in range(self.frames_written)]
+        self.max_time_shift_s = max(
+            (abs(a - b) for a, b in zip(self.written.times_s, wanted, strict=False)), default=0.0
+        )
 
     def close(self) -> Path:
         """Flush the encoder and move the finished file into place; returns its path."""
         if self._stream is None:
             self.abort()
             raise ValueError(f"{self.path}: no frames were written")
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+        except BaseException:
+            self.abort()
+            raise
         self._container = self._stream = None
-        self._atomic.__exit__(None, None, None)
+        self._atomic.__exit__(None, None, None)  # verifies, then renames (or removes and raises)
         return self.path
 
     def abort(self) -> None:
@@ -151,11 +200,23 @@ def _format_for(path: Path) -> str | None:
     return {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}.get(path.suffix.lower())
 
 
-def write_video(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps: float, **kwargs: Any) -> Path:
-    """Write uint8 RGB frames ((T, H, W, C) array or iterable of (H, W, C)) to `path` atomically."""
+def write_video(
+    path: str | Path,
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: float,
+    *,
+    times_s: Sequence[float] | None = None,
+    **kwargs: Any,
+) -> Path:
+    """Write uint8 RGB frames ((T, H, W, C) array or iterable of (H, W, C)) to `path` atomically, at `times_s`
+    (seconds, one per frame; variable frame rate) when given."""
     with VideoWriter(path, fps, **kwargs) as writer:
-        for chunk in [frames] if isinstance(frames, np.ndarray) else frames:
-            writer.write(chunk)
+        if times_s is not None:
+            arr = np.asarray(frames)
+            writer.write(arr, list(times_s))
+        else:
+            for chunk in [frames] if isinstance(frames, np.ndarray) else frames:
+                writer.write(chunk)
     return Path(path)
 
 
@@ -188,12 +249,20 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def read_image_sequence(folder: str | Path) -> np.ndarray:
-    """Read every png/jpg in `folder` (sorted by name) as uint8 RGB (T, H, W, C)."""
+    """Read every png/jpg in `folder` (sorted by name) as uint8 RGB (T, H, W, C). The frames' declared sizes
+    must fit the decoded-bytes budget together (`vsrcore.limits`), checked from their headers before decoding."""
     from vsrcore.errors import MediaError
+    from vsrcore.limits import check_decoded_bytes
+    from vsrcore.video.image import declared_size
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not files:
         raise MediaError(folder, "no .png/.jpg frames in folder")
+    total = 0
+    for f in files:
+        w, h = declared_size(f)
+        total += w * h * 3
+    check_decoded_bytes(folder, total, f"{len(files)} decoded frames")
     return np.stack([read_image(f) for f in files])
 
 
