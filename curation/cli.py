@@ -87,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if not summary["quarantined"]:
         return EXIT_OK
-    print(f"flashvsr curate: {summary['quarantined']} inputs quarantined (file, stage and reason of each in "
-          f"{args.out}/quarantine.parquet)", file=sys.stderr)  # fmt: skip
+    import pandas as pd
+
+    table = f"{args.out}/quarantine.parquet"
+    first = pd.read_parquet(table).iloc[0]
+    more = f" (and {summary['quarantined'] - 1} more)" if summary["quarantined"] > 1 else ""
+    reason = str(first["reason"])
+    named = reason if reason.startswith(str(first["path"])) else f"{first['path']}: {reason}"
+    print(f"flashvsr curate: {named}{more}; quarantined inputs (file, stage, reason) are listed in {table}",
+          file=sys.stderr)  # fmt: skip
     return EXIT_PARTIAL
