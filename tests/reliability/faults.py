@@ -252,7 +252,8 @@ def train_signal(sig: int, fault: str) -> Callable[[Path], Row]:
             problems.append("orphan")
         temps = [str(p.relative_to(out)) for p in out.rglob(".*tmp*")]
         latest = next(out.rglob("latest.json"), None)
-        note = f"checkpoint pointer: {json.loads(latest.read_text()) if latest else 'none'}; temp files: {temps or 'none'}"
+        pointer = json.loads(latest.read_text()) if latest else "none"
+        note = f"checkpoint pointer: {pointer}; temp files: {temps or 'none'}"
         if orphans:
             note += f"; still running: {orphans}"
         return Row("faults", fault, "train", first.rc, last_line(first.stderr), first.seconds, problems, note)

@@ -577,8 +577,8 @@ def render(rows: list[Row]) -> str:
         part = [r for r in rows if r.table == table]
         if not part:
             continue
-        lines += [f"#### {title}", "", "| input | entry | exit | seconds | problems | message (last stderr line) | observed |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        header = "| input | entry | exit | seconds | problems | message (last stderr line) | observed |"
+        lines += [f"#### {title}", "", header, "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in part:
             rc = "hang" if r.rc is None else str(r.rc)
             lines.append(
