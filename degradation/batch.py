@@ -240,8 +240,8 @@ def _worker(args: tuple[Job, DegradeSettings, str]) -> tuple[Job, str | None]:
     except UserFacingError as e:
         return job, str(e)
     except OSError as e:
-        if e.errno in DISK_FULL:  # the whole run stops: name where it was writing
-            raise DiskFull(Path(out), e) from e
+        if e.errno in DISK_FULL:  # a plain OSError crosses the process pool intact (PyAV's own errors may not)
+            raise OSError(e.errno, e.strerror, e.filename) from None
         raise
 
 
@@ -292,12 +292,14 @@ def run(
         else:
             for job in todo:
                 _account(*_worker((job, settings, str(out))), failed, bar)
-    except BaseException:
+    except BaseException as e:
         bar.close()
         try:
             _finish(out, failed)
         except OSError:
             pass  # a full disk again, most likely: the error already in flight is the one to report
+        if isinstance(e, OSError) and e.errno in DISK_FULL:  # the whole run stops: name where it was writing
+            raise DiskFull(out, e) from e
         raise
     bar.close()
     rows = _finish(out, failed)

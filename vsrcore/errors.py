@@ -28,12 +28,16 @@ class DiskFull(UserFacingError):
 
     def __init__(self, path: str | Path, error: OSError) -> None:
         self.path = str(path)
+        self.error = error
         where = f" (writing {error.filename})" if error.filename else ""
         reason = error.strerror or str(error)
         super().__init__(
             f"{self.path}: {reason}{where}; finished items are kept, free some space and re-run the same command "
             "to resume"
         )
+
+    def __reduce__(self) -> tuple:  # picklable from a worker process (the default would pass only the message)
+        return (DiskFull, (self.path, self.error))
 
 
 class MissingDependency(UserFacingError, ImportError):
