@@ -23,6 +23,7 @@ import numpy as np
 from vsrcore.atomic import atomic_path, write_json_atomic
 from vsrcore.errors import DISK_FULL, DiskFull, MediaError, UserFacingError
 from vsrcore.hashing import content_id, make_id
+from vsrcore.media_kind import media_kind
 from vsrcore.untrusted import UnsafeMember
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
@@ -113,6 +114,7 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
                 )
             )
         return jobs, failed
+    skipped: list[str] = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix.lower() in VIDEO_EXTS:
             add_video(path)
@@ -125,6 +127,18 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
             images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
             if len(images) > 1:
                 add_frames(path, images)
+        elif path.is_file() and not path.name.startswith("."):
+            kind = media_kind(path)  # an unusual extension: the header decides (.gif is a video)
+            if kind == "video":
+                add_video(path)
+            elif kind == "image":
+                jobs.append(Job(f"{_safe(path.stem)}-{content_id(path)[:8]}", "image", str(path)))
+            else:
+                skipped.append(path.name)
+    if skipped:
+        shown = ", ".join(skipped[:3]) + (f" ... ({len(skipped)} in all)" if len(skipped) > 3 else "")
+        print(f"flashvsr degrade: skipped {len(skipped)} files under {root} that are not video or image: {shown}",
+              file=sys.stderr)  # fmt: skip
     return jobs, failed
 
 
