@@ -536,11 +536,13 @@ def _html_records(src: Path) -> bytes:
 # ---------------------------------------------------------------- faults
 
 
-def fault_rows(work: Path) -> list[Row]:
+def fault_rows(work: Path, only: str = "") -> list[Row]:
     from tests.reliability.faults import FAULTS
 
     rows = []
     for (entry, fault), fn in FAULTS.items():
+        if only not in f"{entry} {fault}":
+            continue
         d = work / "faults" / f"{entry}-{fault}"
         d.mkdir(parents=True)
         try:
@@ -611,8 +613,9 @@ PARTS: dict[str, Callable[[Path], list[Row]]] = {
     "shards": shard_rows,
     "weights": weights_rows,
     "records": record_rows,
-    "faults": fault_rows,
+    "faults": lambda w: fault_rows(w, FAULT_FILTER[0]),
 }
+FAULT_FILTER = [""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -622,7 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="results/reliability.json", help="rows as JSON (merged with earlier runs)")
     parser.add_argument("--write", help="replace the generated block of this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    parser.add_argument("--faults", default="", help="only the faults whose 'entry fault' contains this text")
     args = parser.parse_args(argv)
+    FAULT_FILTER[0] = args.faults
     work = Path(tempfile.mkdtemp(prefix="flashvsr-reliability-"))
     only = [p.strip() for p in args.only.split(",") if p.strip()]
     rows: list[Row] = []
@@ -635,7 +640,9 @@ def main(argv: list[str] | None = None) -> int:
             _chmod_rm(work)
     store = Path(args.json)
     earlier = [Row(**r) for r in json.loads(store.read_text())] if store.exists() else []
-    rows = [r for r in earlier if r.table not in only] + rows
+    fresh = {(r.table, r.entry, r.input) for r in rows}
+    replaced = set(only) if not args.faults else set()  # a filtered faults run replaces only its own rows
+    rows = [r for r in earlier if r.table not in replaced and (r.table, r.entry, r.input) not in fresh] + rows
     rows.sort(key=lambda r: list(PARTS).index(r.table))
     store.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps([asdict(r) for r in rows], indent=1, ensure_ascii=False) + "\n")
