@@ -474,7 +474,7 @@ def weights_rows(work: Path) -> list[Row]:
             "alexnet-owt-7be5be79.pth",
         ),  # fmt: skip
         "weights verify": (
-            ["weights", "verify", "musiq", "--weights-dir", str(wdir)],
+            ["weights", "verify", "musiq-koniq", "--weights-dir", str(wdir)],
             "musiq_koniq_ckpt-e95806b9.pth",
         ),
     }

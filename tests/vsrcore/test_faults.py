@@ -4,6 +4,7 @@ disk is one line naming the output folder and the re-run completes, a missing cu
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -149,3 +150,18 @@ def clip_folder(tmp_path: Path) -> Path:
     folder.mkdir()
     write_video(folder / "a.mkv", testing.moving_texture(3, 32, 48), fps=25, codec="ffv1")
     return folder
+
+
+def test_upscale_removes_a_killed_runs_temporary_file(tmp_path: Path) -> None:
+    from vsrcore import testing
+    from vsrcore.video.write import write_video
+
+    src = write_video(tmp_path / "in.mkv", testing.moving_texture(3, 16, 24), fps=25, codec="ffv1")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".out.{int(dead.stdout)}-0123abcd.tmp.mkv"  # a dead writer's partial file
+    live = tmp_path / f".out.{os.getpid()}-89abcdef.tmp.mkv"  # a running writer's: left alone
+    stale.write_bytes(b"partial")
+    live.write_bytes(b"partial")
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out.mkv"), "--model", "bicubic", "--scale", "2",
+                 "--quiet"]) == 0  # fmt: skip
+    assert not stale.exists() and live.exists()
