@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest
 
-.PHONY: setup test test-gpu test-weights lint format bench bench-io bench-degradation bench-curation clean
+.PHONY: setup test test-reliability test-gpu test-weights lint format bench bench-io bench-degradation bench-curation clean
 
 setup: $(STAMP)
 
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[all,dev]'
 	@touch $(STAMP)
 
+# the fast part: no GPU, no downloaded weights, nothing marked slow
 test: setup
+	$(PYTEST) -m "not gpu and not weights and not slow"
+
+# all of the CPU suite (slow and Ray tests included), then the reliability matrix, whose tables replace the
+# generated block of docs/reliability.md (tests/reliability/run_matrix.py; exits 1 if a row shows a problem)
+test-reliability: setup
 	$(PYTEST) -m "not gpu and not weights"
+	HF_HUB_OFFLINE=1 $(PY) -m tests.reliability.run_matrix --write docs/reliability.md
 
 test-gpu: setup
 	$(PYTEST) -m gpu

@@ -116,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
         paths = write_leaderboard([cfg.out], cfg.out / "leaderboard")
         print(f"leaderboard: {paths['markdown']} and {paths['html']}")
     if summary.exit_code:
+        from leaderboard.board import load_records
+
+        errors = [r for r in load_records(cfg.out) if r.get("status") == "error"]
+        first = f"{errors[0].get('reason', '')}; " if errors else ""
         print(
-            f"flashvsr bench: {summary.statuses['error']} records are errors (status 'error', reason in the records)",
+            f"flashvsr bench: {first}{summary.statuses['error']} records are errors (status 'error', reason in the "
+            f"records in {cfg.out})",
             file=sys.stderr,
         )
     return summary.exit_code

@@ -35,6 +35,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
+def check_inputs(inputs: list[str]) -> None:
+    """Every input names something: a path that exists or a glob that matches; MediaError naming it otherwise."""
+    import glob
+    from pathlib import Path
+
+    from vsrcore.errors import MediaError
+
+    for spec in inputs:
+        if Path(spec).exists():
+            continue
+        if any(c in spec for c in "*?[") and glob.glob(spec, recursive=True):
+            continue
+        raise MediaError(spec, "no such file or folder" if not any(c in spec for c in "*?[") else "matches no file")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline and print the summary; exit 3 when some inputs were quarantined (OUT/report lists them)."""
     from dataclasses import replace
@@ -44,20 +59,26 @@ def run(args: argparse.Namespace) -> int:
 
     apply_input_limits(args)
     config = override_fields(PRESETS.build(args.preset), parse_set(args.set), "curation config field")
+    check_inputs(args.inputs)
     extra = tuple(v.strip() for v in args.val_sources.split(",") if v.strip())
     if extra:
         config = replace(config, val_sources=tuple(sorted({*config.val_sources, *extra})))
-    summary = curate(
-        args.inputs,
-        args.out,
-        config,
-        backend="local" if args.local else "ray",
-        address=args.address,
-        require=tuple(r for r in args.require.split(",") if r),
-        weights_dir=args.weights_dir,
-        progress=not args.quiet,
-        num_cpus=args.num_cpus,
-    )
+    try:
+        summary = curate(
+            args.inputs,
+            args.out,
+            config,
+            backend="local" if args.local else "ray",
+            address=args.address,
+            require=tuple(r for r in args.require.split(",") if r),
+            weights_dir=args.weights_dir,
+            progress=not args.quiet,
+            num_cpus=args.num_cpus,
+        )
+    finally:
+        from curation.executors import shutdown_ray
+
+        shutdown_ray()  # on Ctrl-C too: the local Ray's processes end with the command
     info(
         args,
         f"{summary['clips']} clips ({summary['frames']} frames, {summary['hours'] * 3600:.1f} s) and "
@@ -66,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if not summary["quarantined"]:
         return EXIT_OK
-    print(f"flashvsr curate: {summary['quarantined']} inputs quarantined (file, stage and reason of each in "
-          f"{args.out}/quarantine.parquet)", file=sys.stderr)  # fmt: skip
+    import pandas as pd
+
+    table = f"{args.out}/quarantine.parquet"
+    first = pd.read_parquet(table).iloc[0]
+    more = f" (and {summary['quarantined'] - 1} more)" if summary["quarantined"] > 1 else ""
+    reason = str(first["reason"])
+    named = reason if reason.startswith(str(first["path"])) else f"{first['path']}: {reason}"
+    print(f"flashvsr curate: {named}{more}; quarantined inputs (file, stage, reason) are listed in {table}",
+          file=sys.stderr)  # fmt: skip
     return EXIT_PARTIAL

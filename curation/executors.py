@@ -71,6 +71,24 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
 
 
+def shutdown_ray() -> None:
+    """Shut down the Ray this process started or joined (a no-op when Ray was never imported or started)."""
+    import sys
+
+    if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        sys.modules["ray"].shutdown()
+
+
+def _actor_cpus(stages: list[Stage], cpus: float) -> dict[str, float]:
+    """CPUs per actor of each actor stage, so that one actor of every pool plus one task of every task stage fit
+    on a cluster of `cpus` CPUs together. An actor holds its CPUs for its whole life: on a 1-CPU Ray, a pool
+    asking for 1 CPU would leave nothing for the task stage that feeds it, and the pipeline would wait forever."""
+    actors = [s for s in stages if s.resources.actor]
+    tasks = sum(min(s.resources.cpus, cpus / 2) for s in stages if not s.resources.actor)
+    share = max(cpus - tasks, cpus / 2) / max(len(actors), 1)
+    return {s.name: min(s.resources.cpus, share) for s in actors}
+
+
 def run_ray(stages: list[Stage], items: list[dict[str, Any]], *, progress: bool = True) -> list[dict[str, Any]]:
     """Run stages as a Ray Data pipeline and collect the (small) output items on the driver."""
     import ray
@@ -81,22 +99,23 @@ def run_ray(stages: list[Stage], items: list[dict[str, Any]], *, progress: bool 
         return []
     ds = ray.data.from_items([{"item": json.dumps(i)} for i in items], override_num_blocks=min(len(items), 200))
     gpus = float(ray.cluster_resources().get("GPU", 0))
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    actor_cpus = _actor_cpus(stages, cpus)
     for stage in stages:
         res = stage.resources
         if res.actor:
             num_gpus = res.gpus if gpus >= max(res.gpus, 1) else 0
             # leave a CPU to the task stages that feed the pool, or both can wait on each other on small clusters
-            most = max(1, int(gpus)) if num_gpus else max(1, cpus - 1)
+            most = max(1, int(gpus)) if num_gpus else max(1, int(cpus) - 1)
             ds = ds.flat_map(
                 _StageFn,
                 fn_constructor_args=(stage,),
                 concurrency=(1, most),
-                num_cpus=res.cpus,
+                num_cpus=actor_cpus[stage.name],
                 num_gpus=num_gpus,
                 max_restarts=-1,
                 max_task_retries=-1,
             )
         else:
-            ds = ds.flat_map(_task_fn, fn_args=(stage,), num_cpus=res.cpus, max_retries=5)
+            ds = ds.flat_map(_task_fn, fn_args=(stage,), num_cpus=min(res.cpus, cpus / 2), max_retries=5)
     return [json.loads(r["item"]) for r in ds.take_all()]

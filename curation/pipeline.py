@@ -29,7 +29,7 @@ from curation.ops.segments import merge_segments
 from curation.stages import AnalyseStage, ExportStage, ModelScoreStage, PhotoStage, ProbeStage, Stage
 from vsrcore.atomic import write_json_atomic
 from vsrcore.hashing import content_id, make_id
-from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
+from vsrcore.media_kind import media_kind
 
 
 def discover(inputs: list[str]) -> list[dict[str, Any]]:
@@ -51,8 +51,8 @@ def discover(inputs: list[str]) -> list[dict[str, Any]]:
             paths.append(p)
     items, seen = [], set()
     for path in paths:
-        ext = path.suffix.lower()
-        kind = "video" if ext in VIDEO_EXTS else "photo" if ext in IMAGE_EXTS else None
+        found = media_kind(path)  # by extension; for an unusual one (.gif) the header decides
+        kind = {"video": "video", "image": "photo"}.get(found or "")
         if kind is None:
             continue
         try:

@@ -14,7 +14,6 @@ import json
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from vsrcore.atomic import atomic_path, write_json_atomic
-from vsrcore.errors import MediaError, UserFacingError
+from vsrcore.errors import DISK_FULL, DiskFull, MediaError, UserFacingError
 from vsrcore.hashing import content_id, make_id
+from vsrcore.media_kind import media_kind
 from vsrcore.untrusted import UnsafeMember
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
 
@@ -116,6 +116,7 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
                 )
             )
         return jobs, failed
+    skipped: list[str] = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix.lower() in VIDEO_EXTS:
             add_video(path)
@@ -128,6 +129,18 @@ def discover(root: str | Path, clip_frames: int) -> tuple[list[Job], list[dict[s
             images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
             if len(images) > 1:
                 add_frames(path, images)
+        elif path.is_file() and not path.name.startswith("."):
+            kind = media_kind(path)  # an unusual extension: the header decides (.gif is a video)
+            if kind == "video":
+                add_video(path)
+            elif kind == "image":
+                jobs.append(Job(f"{_safe(path.stem)}-{content_id(path)[:8]}", "image", str(path)))
+            else:
+                skipped.append(path.name)
+    if skipped:
+        shown = ", ".join(skipped[:3]) + (f" ... ({len(skipped)} in all)" if len(skipped) > 3 else "")
+        print(f"flashvsr degrade: skipped {len(skipped)} files under {root} that are not video or image: {shown}",
+              file=sys.stderr)  # fmt: skip
     return jobs, failed
 
 
@@ -261,6 +274,20 @@ def _worker(args: tuple[Job, DegradeSettings, str]) -> tuple[Job, str | None]:
         return job, None
     except UserFacingError as e:
         return job, str(e)
+    except OSError as e:
+        if e.errno in DISK_FULL:  # a plain OSError crosses the process pool intact (PyAV's own errors may not)
+            raise OSError(e.errno, e.strerror, e.filename) from None
+        raise
+
+
+def _pool_worker_init(parent: tuple[int, bool]) -> None:
+    """Pool workers die with the driver (even on kill -9) and leave Ctrl-C to it: the driver stops them."""
+    import signal
+
+    from vsrcore.guard import die_with_parent
+
+    die_with_parent(*parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(
@@ -272,17 +299,19 @@ def run(
     clip_frames: int = 100,
     progress: bool = True,
 ) -> dict[str, int]:
-    """Degrade every clip under `inputs` into `out`; resumable, parallel over clips, with a progress bar."""
-    from concurrent.futures import ProcessPoolExecutor
+    """Degrade every clip under `inputs` into `out`; resumable, parallel over clips, with a progress bar.
 
-    from tqdm import tqdm
-
+    However the run ends (done, a clip error, Ctrl-C, a full disk), the manifest and `failed.jsonl` are rebuilt
+    from the records written so far; if that rebuild fails too, the first error is the one raised.
+    """
     out = Path(out)
     (out / "records").mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("lq/.*.tmp*"), *out.glob("records/.*.tmp*")]:
-        stale.unlink()  # left by a killed run; its clip has no record, so it is redone
+    for stale in [*out.glob("lq/.*.tmp*"), *out.glob("records/.*.tmp*"), *out.glob(".*.tmp*")]:
+        stale.unlink(missing_ok=True)  # left by a killed run; its clip has no record, so it is redone
     jobs, failed = discover(inputs, clip_frames)
     todo = [j for j in jobs if not record_path(out, j.clip_id).exists()]
+    from tqdm import tqdm
+
     bar = tqdm(
         total=len(jobs),
         initial=len(jobs) - len(todo),
@@ -294,26 +323,63 @@ def run(
         bar.write(f"flashvsr degrade: {f['error']}", file=sys.stderr)
     try:
         if workers > 1 and len(todo) > 1:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                results: Iterator[tuple[Job, str | None]] = pool.map(_worker, [(j, settings, str(out)) for j in todo])
-                for job, error in results:
-                    _account(job, error, failed, bar)
+            _run_pool(todo, settings, out, workers, failed, bar)
         else:
             for job in todo:
                 _account(*_worker((job, settings, str(out))), failed, bar)
-    finally:
+    except BaseException as e:
         bar.close()
-        rows = write_manifest(out)
-        with atomic_path(out / "failed.jsonl") as tmp:
-            tmp.write_text("".join(json.dumps(f) + "\n" for f in failed))
+        try:
+            _finish(out, failed)
+        except OSError:
+            pass  # a full disk again, most likely: the error already in flight is the one to report
+        if isinstance(e, OSError) and e.errno in DISK_FULL:  # the whole run stops: name where it was writing
+            raise DiskFull(out, e) from e
+        raise
+    bar.close()
+    rows = _finish(out, failed)
     return {
         "clips": len(jobs),
         "done": rows,
         "new": len(todo) - sum(1 for f in failed if "clip_id" in f),
         "failed": len(failed),
     }
+
+
+def _run_pool(
+    todo: list[Job], settings: DegradeSettings, out: Path, workers: int, failed: list[dict[str, str]], bar: Any
+) -> None:
+    """The jobs on `workers` spawned processes, accounted in order; on any error or Ctrl-C the queued jobs are
+    cancelled and the workers stopped at once (clips in progress have no record, so a re-run redoes them)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vsrcore.guard import die_with_parent_args
+
+    pool = ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_pool_worker_init, initargs=(die_with_parent_args(),)
+    )
+    try:
+        futures = [pool.submit(_worker, (j, settings, str(out))) for j in todo]
+        for future in futures:
+            _account(*future.result(), failed, bar)
+    except BaseException:
+        processes = list(getattr(pool, "_processes", {}).values())  # no public handle on the workers
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.kill()
+        for proc in processes:
+            proc.join(10)
+        raise
+    pool.shutdown()
+
+
+def _finish(out: Path, failed: list[dict[str, str]]) -> int:
+    """Rebuild the manifest from the records and write failed.jsonl; returns the manifest's row count."""
+    rows = write_manifest(out)
+    with atomic_path(out / "failed.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(f) + "\n" for f in failed))
+    return rows
 
 
 def _account(job: Job, error: str | None, failed: list[dict[str, str]], bar: Any) -> None:

@@ -48,10 +48,12 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         rows = pq.read_table(p).to_pylist()
-    elif p.suffix == ".jsonl":
-        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-    elif p.suffix == ".json":
-        rows = json.loads(p.read_text())
+    elif p.suffix in (".jsonl", ".json"):
+        try:
+            text = p.read_text()
+            rows = json.loads(text) if p.suffix == ".json" else [json.loads(x) for x in text.splitlines() if x.strip()]
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ValueError(f"{p}: not valid JSON ({e})") from None
     elif p.suffix == ".csv":
         import csv
 
@@ -59,7 +61,21 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
             rows = list(csv.DictReader(f))
     else:
         raise ValueError(f"{p}: unknown results format (parquet, jsonl, json, csv)")
-    return [normalise(r) for r in rows]
+    return _normalise_all(p, rows)
+
+
+def _normalise_all(path: Path, rows: Any) -> list[dict[str, Any]]:
+    """`normalise` every row; a file whose content is not a list of records is one ValueError naming it."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: not a list of result records")
+    for r in rows:
+        missing = [k for k in ("dataset", "method", "metric") if k not in r]
+        if missing:
+            raise ValueError(f"{path}: a record without {', '.join(missing)} (columns: {', '.join(map(str, r))})")
+    try:
+        return [normalise(r) for r in rows]
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: not a result record ({type(e).__name__}: {e})") from None
 
 
 def _load_folder(folder: Path) -> list[dict[str, Any]]:
@@ -76,7 +92,7 @@ def _load_folder(folder: Path) -> list[dict[str, Any]]:
             key = tuple(str(r.get(k, "")) for k in RECORD_KEY)
             latest.pop(key, None)  # re-inserted last: the table keeps write order
             latest[key] = r
-    return [normalise(r) for r in latest.values()]
+    return _normalise_all(folder, list(latest.values()))
 
 
 def _bool(x: Any) -> bool:

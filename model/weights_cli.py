@@ -130,6 +130,7 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
 
     print("searched: " + ", ".join(str(d) for d in search_dirs(weights_dir)))
     ok = True
+    bad: list[str] = []
     for name in names:
         spec = WEIGHTS[name]
         found, missing = weight_status(name, weights_dir)
@@ -142,6 +143,7 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
                 where = FILE_SOURCES.get(file, spec.source)
                 shown = f"{name}/{file}" if spec.subdir_only else file
                 print(f"  MISSING {shown}  (get it from {where})")
+                bad.append(f"{shown} missing")
                 continue
             path = found[file]
             size = path.stat().st_size
@@ -158,10 +160,18 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
             ok &= good
             if good:
                 usable.add(file)
+            else:
+                bad.append(f"{path} bad")
             print(f"  {'ok' if good else 'BAD'} {path}  " + "; ".join(notes))
         if name.startswith("flashvsr"):
             for line in _mode_lines(usable, set(found)):
                 print(line)
+    if not ok:  # the exit-code contract: one line on stderr says what failed and where the list is
+        import sys
+
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        print(f"flashvsr weights: {bad[0] if bad else 'a file is bad'}{more}; each file's check is listed above",
+              file=sys.stderr)  # fmt: skip
     return EXIT_OK if ok else EXIT_PARTIAL
 
 

@@ -1,5 +1,6 @@
-"""Hostile inputs built at test time: malicious VSR shard directories, decompression-bomb PNGs, videos whose
-headers lie about their frame count, variable-frame-rate video and a file that hangs the decoder.
+"""Hostile inputs built at test time: malicious VSR shard directories, hostile media files, pickle weights,
+decompression-bomb PNGs, videos whose headers lie about their frame count, variable-frame-rate video and a file
+that hangs the decoder.
 
 Shards are built with `tarfile` (one hostile member each).
 
@@ -129,10 +130,272 @@ def bomb_png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
+# ---------------------------------------------------------------- hostile media files
+#
+# `hostile_media(folder)` writes one file (or folder) per case below and returns {case: path}. Everything is made
+# here with PyAV, PIL and byte edits; nothing is downloaded. Cases marked "valid" are real media a tool must handle
+# correctly (odd formats, odd names); the others are broken or malicious and must end as one line naming the file.
+
+MEDIA_CASES: dict[str, str] = {
+    "good": "valid: a 12-frame 64x48 H.264 .mp4 (the control row)",
+    "truncated-10": "the good .mp4 cut to its first 10% of bytes",
+    "truncated-50": "the good .mp4 cut at 50%",
+    "truncated-90": "the good .mp4 cut at 90% (the index at the end is lost)",
+    "zero-bytes": "an empty .mp4",
+    "random-mp4": "4 KiB of random bytes named .mp4",
+    "random-mkv": "4 KiB of random bytes named .mkv",
+    "random-png": "4 KiB of random bytes named .png",
+    "no-moov": "the good .mp4 with its 'moov' box renamed 'free' (no index)",
+    "corrupt-nal": "H.264 in .mkv whose packet payloads are overwritten with random bytes after the first keyframe",
+    "vfr": "valid: an .mkv with irregular timestamps (40, 10, 70 ms ... apart)",
+    "rotated": "valid: an .mp4 whose header says rotate 90 degrees",
+    "10bit": "valid: H.264 High 10 (yuv420p10le)",
+    "444": "valid: H.264 4:4:4 (yuv444p)",
+    "gray-video": "valid: FFV1 gray",
+    "gray-png": "valid: an 8-bit grayscale PNG",
+    "1x1-video": "valid: a 1x1 FFV1 .mkv",
+    "1x1-png": "valid: a 1x1 PNG",
+    "odd-size": "valid: a 33x17 FFV1 .mkv",
+    "absurd-y4m": "a .y4m whose header declares 100000x100000 pixels and holds a few bytes",
+    "bomb-png": "a PNG of a few hundred bytes declaring 100000x100000 pixels (decompression bomb)",
+    "audio-only": "an .mp4 holding only an AAC track",
+    "count-mismatch": "an MPEG-4 .avi whose header says 444 frames while it holds 12",
+    "gif": "valid: an animated .gif (a readable format some folders hold)",
+    "unicode-name": "valid: the good clip named 'clip ünïcode 雪 with spaces.mkv'",
+    "symlink-loop": "a folder holding a symlink to itself and two links pointing at each other",
+    "unreadable": "the good clip with mode 000 (refused only when not run as root)",
+}
+
+
+def _encode(path: Path, frames: np.ndarray, codec: str, pix_fmt: str, fps: int = 25, **options: str) -> Path:
+    import av
+
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = pix_fmt
+        stream.options = options
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _clip(frames: int = 12, height: int = 48, width: int = 64) -> np.ndarray:
+    from vsrcore.testing import moving_texture
+
+    return moving_texture(frames, height, width, dx=2)
+
+
+def _vfr(path: Path) -> Path:
+    from fractions import Fraction
+
+    import av
+
+    frames = _clip()
+    gaps = [40, 10, 70, 40, 20, 100, 40, 40, 10, 60, 40, 30]
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("ffv1", rate=25)
+        stream.height, stream.width, stream.pix_fmt = 48, 64, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        pts = 0
+        for f, gap in zip(frames, gaps, strict=True):
+            frame = av.VideoFrame.from_ndarray(f, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += gap
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _corrupt_nal(path: Path, seed: int = 0) -> Path:
+    """Re-mux the H.264 packets of a clip, overwriting each packet after the first with random bytes (past a
+    4-byte length prefix), so the container is sound and the NAL units are garbage."""
+    import av
+
+    rng = np.random.default_rng(seed)
+    src = path.with_name(".src-" + path.name)
+    _encode(src, _clip(), "libx264", "yuv420p", g="4", bf="0")
+    with av.open(str(src)) as inp, av.open(str(path), mode="w") as out:
+        in_stream = inp.streams.video[0]
+        stream = out.add_stream_from_template(in_stream)
+        for i, packet in enumerate(inp.demux(in_stream)):
+            if packet.size == 0:
+                continue
+            data = bytes(packet)
+            if i > 0:
+                data = data[:4] + rng.integers(0, 256, len(data) - 4, dtype=np.uint8).tobytes()
+            new = av.Packet(data)
+            new.pts, new.dts, new.time_base, new.stream = packet.pts, packet.dts, packet.time_base, stream
+            new.is_keyframe = packet.is_keyframe
+            out.mux(new)
+    src.unlink()
+    return path
+
+
+def _audio_only(path: Path) -> Path:
+    import av
+
+    from vsrcore.testing import sine_audio
+
+    samples = sine_audio(0.5, rate=48000, channels=2)  # (channels, n) float32
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("aac", rate=48000)
+        stream.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, 0
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _count_mismatch(path: Path, declared: int = 444) -> Path:
+    """An AVI whose main header (avih dwTotalFrames) and stream header (strh dwLength) declare `declared` frames."""
+    _encode(path, _clip(), "mpeg4", "yuv420p")
+    data = bytearray(path.read_bytes())
+    avih = data.index(b"avih")
+    struct.pack_into("<I", data, avih + 8 + 16, declared)  # after size, then 4 DWORDs: dwTotalFrames
+    strh = data.index(b"strh")
+    struct.pack_into(
+        "<I", data, strh + 8 + 32, declared
+    )  # fccType fccHandler flags prio+lang initial scale rate start
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _boxes(data: bytes) -> list[tuple[int, int, bytes]]:
+    """Top-level ISO-BMFF boxes of an .mp4: (offset, size, type)."""
+    out, at = [], 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        size = size or len(data) - at
+        out.append((at, size, kind))
+        at += size
+    return out
+
+
+def _without_moov(good: bytes) -> bytes:
+    """The .mp4 with its 'moov' box (the index) cut out, as a recording killed before it was finalised."""
+    at, size, _ = next(b for b in _boxes(good) if b[2] == b"moov")
+    return good[:at] + good[at + size :]
+
+
+def _rotated(path: Path) -> Path:
+    """An .mp4 whose track header matrix rotates the picture by 90 degrees (what phones write)."""
+    _encode(path, _clip(), "libx264", "yuv420p")
+    data = bytearray(path.read_bytes())
+    tkhd = data.index(b"tkhd") - 4
+    version = data[tkhd + 8]
+    matrix = tkhd + 8 + 4 + (32 if version == 1 else 20) + 8 + 8  # after version/flags, times, reserved, layer...
+    struct.pack_into(">9i", data, matrix, 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _gif(path: Path) -> Path:
+    from PIL import Image
+
+    frames = [Image.fromarray(f) for f in _clip(6)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, loop=0)
+    return path
+
+
+def hostile_media(folder: Path, cases: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Write the hostile media `cases` (default: all of MEDIA_CASES) under `folder`; {case: path}.
+
+    Each case gets its own sub-folder, so a tool can be pointed at one file or at one folder at a time.
+    """
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    good_dir = folder / ".good"
+    good_dir.mkdir(exist_ok=True)
+    good_path = _encode(good_dir / "good.mp4", _clip(), "libx264", "yuv420p", g="4")
+    good = good_path.read_bytes()
+    made: dict[str, Path] = {}
+    for case in cases or tuple(MEDIA_CASES):
+        d = folder / case
+        d.mkdir(exist_ok=True)
+        if case == "good":
+            p = d / "good.mp4"
+            p.write_bytes(good)
+        elif case.startswith("truncated-"):
+            p = d / f"{case}.mp4"
+            p.write_bytes(good[: len(good) * int(case.split("-")[1]) // 100])
+        elif case == "zero-bytes":
+            p = d / "empty.mp4"
+            p.write_bytes(b"")
+        elif case.startswith("random-"):
+            p = d / f"random.{case.split('-')[1]}"
+            p.write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+        elif case == "no-moov":
+            p = d / "no-moov.mp4"
+            p.write_bytes(_without_moov(good))
+        elif case == "corrupt-nal":
+            p = _corrupt_nal(d / "corrupt-nal.mkv")
+        elif case == "vfr":
+            p = _vfr(d / "vfr.mkv")
+        elif case == "rotated":
+            p = _rotated(d / "rotated.mp4")
+        elif case == "10bit":
+            p = _encode(d / "10bit.mkv", _clip(), "libx264", "yuv420p10le")
+        elif case == "444":
+            p = _encode(d / "444.mp4", _clip(), "libx264", "yuv444p")
+        elif case == "gray-video":
+            p = _encode(d / "gray.mkv", _clip(), "ffv1", "gray")
+        elif case == "gray-png":
+            p = d / "gray.png"
+            Image.fromarray(_clip(1)[0, :, :, 0]).save(p)
+        elif case == "1x1-video":
+            p = _encode(d / "one.mkv", _clip(4, 1, 1), "ffv1", "yuv444p")
+        elif case == "1x1-png":
+            p = d / "one.png"
+            Image.fromarray(np.full((1, 1, 3), 128, np.uint8)).save(p)
+        elif case == "odd-size":
+            p = _encode(d / "odd.mkv", _clip(6, 17, 33), "ffv1", "yuv444p")
+        elif case == "absurd-y4m":
+            p = d / "absurd.y4m"
+            p.write_bytes(b"YUV4MPEG2 W100000 H100000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(64))
+        elif case == "bomb-png":
+            p = d / "bomb.png"
+            p.write_bytes(bomb_png(100_000, 100_000))
+        elif case == "audio-only":
+            p = _audio_only(d / "audio-only.mp4")
+        elif case == "count-mismatch":
+            p = _count_mismatch(d / "count-mismatch.avi")
+        elif case == "gif":
+            p = _gif(d / "anim.gif")
+        elif case == "unicode-name":
+            p = d / "clip ünïcode 雪 with spaces.mp4"
+            p.write_bytes(good)
+        elif case == "symlink-loop":
+            (d / "self").symlink_to(".", target_is_directory=True)
+            (d / "a.mp4").symlink_to("b.mp4")
+            (d / "b.mp4").symlink_to("a.mp4")
+            p = d / "a.mp4"
+        elif case == "unreadable":
+            p = d / "unreadable.mp4"
+            p.write_bytes(good)
+            p.chmod(0)
+        else:
+            raise ValueError(f"unknown hostile media case {case!r}")
+        made[case] = p
+    return made
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Videos whose headers lie, variable frame rate, and a file that hangs the decoder
 # ------------------------------------------------------------------------------------------------------------
-def _encode(path: Path, frames: np.ndarray, codec: str, fmt: str, rate: int = 25, times_s: list[float] | None = None):
+def _encode_timed(
+    path: Path, frames: np.ndarray, codec: str, fmt: str, rate: int = 25, times_s: list[float] | None = None
+):
     """Encode uint8 RGB (T, H, W, C) frames with PyAV (independently of vsrcore's writer); `times_s` sets each
     frame's presentation time (variable frame rate)."""
     import av
@@ -158,7 +421,7 @@ def mpeg1_declaring_one_frame(path: Path, frames: int = 79, height: int = 48, wi
     so high that FFmpeg's header duration (file size / bit rate) is one frame long."""
     from vsrcore.testing import moving_texture
 
-    _encode(path, moving_texture(frames, height, width), "mpeg1video", "mpeg1video")
+    _encode_timed(path, moving_texture(frames, height, width), "mpeg1video", "mpeg1video")
     data = bytearray(path.read_bytes())
     rate_units = int(len(data) * 8 * 25 / 400)  # bits per second in 400 bit/s units, for a 1/25 s duration
     pos = data.find(b"\x00\x00\x01\xb3")
@@ -178,7 +441,7 @@ def truncated_avi(path: Path, declared: int = 444, kept: int = 68, height: int =
 
     from vsrcore.testing import moving_texture
 
-    _encode(path, moving_texture(declared, height, width), "mpeg4", "avi")
+    _encode_timed(path, moving_texture(declared, height, width), "mpeg4", "avi")
     with av.open(str(path)) as container:
         packets = [pk for pk in container.demux(video=0) if pk.size > 0]
         cut = packets[kept - 1].pos + packets[kept - 1].size
@@ -195,7 +458,7 @@ def vfr_video(path: Path, times_s: list[float] = VFR_TIMES, height: int = 48, wi
     from vsrcore.testing import moving_texture
 
     fmt = {".mkv": "matroska", ".mp4": "mp4", ".mov": "mov"}[path.suffix]
-    return _encode(path, moving_texture(len(times_s), height, width), "libx264", fmt, times_s=times_s)
+    return _encode_timed(path, moving_texture(len(times_s), height, width), "libx264", fmt, times_s=times_s)
 
 
 def hanging_video(folder: Path) -> Path:

@@ -6,7 +6,7 @@ torch, ray or av. The exit-code contract is decided here, in `main`, for every c
 - 0: done;
 - 2: bad input or usage (argparse errors, unknown names, unreadable files, missing weights or packages);
 - 3: the command finished but some items failed and were recorded (commands return `EXIT_PARTIAL`);
-- 130: interrupted (SIGINT / Ctrl-C);
+- 130: interrupted (SIGINT / Ctrl-C, or SIGTERM);
 - 1: an unexpected exception, i.e. a bug.
 
 Every error is one line on stderr naming the file and the problem; `--debug` (before or after the subcommand) adds
@@ -141,10 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flashvsr` console script; returns the exit code (see the module docstring)."""
     from vsrcore.cliargs import resolve_aliases
     from vsrcore.errors import (
+        DISK_FULL,
         EXIT_INTERNAL,
         EXIT_INTERRUPTED,
         EXIT_OK,
         EXIT_USAGE,
+        DiskFull,
         UserFacingError,
     )
 
@@ -152,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _command_name(args_list)
     prog = f"flashvsr {command}" if command in COMMANDS else "flashvsr"
     debug = "--debug" in args_list[: args_list.index("--")] if "--" in args_list else "--debug" in args_list
+    out = None
     try:
         parser = build_parser(command if command in COMMANDS else None)
         try:
@@ -159,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:  # --help, --version, or a usage error already printed in one line
             return EXIT_OK if e.code is None else int(e.code)
         debug = args.debug
+        out = getattr(args, "out", None)
         if not args.command:
             parser.print_help()
             return EXIT_OK
@@ -166,21 +170,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{prog}: not available in this version yet (issue {PENDING[args.command]})", file=sys.stderr)
             return EXIT_USAGE
         resolve_aliases(args, prog)
-        with _quiet_environment(args.quiet):
+        if argv is None:  # a real command line: whatever it starts must not outlive it, even after kill -9
+            from vsrcore.reaper import start_reaper
+
+            start_reaper()
+        with _quiet_environment(args.quiet), _sigterm_interrupts():
             return int(args.func(args) or EXIT_OK)
     except UserFacingError as e:
         _fail(prog, str(e), debug)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        _fail(prog, "interrupted", debug)
+    except KeyboardInterrupt as e:
+        _fail(prog, f"interrupted{f' ({e})' if str(e) else ''}", debug)
         return EXIT_INTERRUPTED
     except OSError as e:  # a file the command could not read or write: name it
-        where = f"{e.filename}: " if e.filename else ""
+        if e.errno in DISK_FULL:
+            _fail(prog, str(DiskFull(e.filename or out or ".", e)), debug)
+            return EXIT_USAGE
+        where = f"{e.filename}: " if e.filename else f"{out}: " if out else ""
         _fail(prog, f"{where}{e.strerror or e}", debug)
         return EXIT_USAGE
     except Exception as e:  # noqa: BLE001 - a bug: one line, the traceback with --debug
         _fail(prog, f"internal error: {type(e).__name__}: {e} (a bug; --debug shows the traceback)", debug)
         return EXIT_INTERNAL
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (`kill`, a batch scheduler's stop) ends a command like Ctrl-C: KeyboardInterrupt runs the same
+    cleanup (pool workers stopped, Ray shut down, finished items kept) and the exit code is 130."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -16,6 +17,27 @@ class MediaError(UserFacingError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+# errno values that mean "the output cannot grow": no space, file too large (RLIMIT_FSIZE), quota exceeded
+DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+class DiskFull(UserFacingError):
+    """Writing under `path` failed because the disk (or a size limit or quota) is full; finished work is kept."""
+
+    def __init__(self, path: str | Path, error: OSError) -> None:
+        self.path = str(path)
+        self.error = error
+        where = f" (writing {error.filename})" if error.filename else ""
+        reason = error.strerror or str(error)
+        super().__init__(
+            f"{self.path}: {reason}{where}; finished items are kept, free some space and re-run the same command "
+            "to resume"
+        )
+
+    def __reduce__(self) -> tuple:  # picklable from a worker process (the default would pass only the message)
+        return (DiskFull, (self.path, self.error))
 
 
 class MissingDependency(UserFacingError, ImportError):

@@ -1,4 +1,6 @@
-"""Run decoder-facing functions in a guarded child process: a hang or a crash becomes a MediaError.
+"""Child processes that cannot outlive the job: decoder calls in a guarded child, and pool workers.
+
+Decoder-facing functions run in a guarded child process, where a hang or a crash becomes a MediaError.
 
 Decoders (FFmpeg through PyAV or PySceneDetect, decord) can hang or crash on damaged files. A
 `GuardedWorker` keeps one spawned child process and sends it calls by import path; each call waits at
@@ -8,15 +10,55 @@ error names the file, the next call starts a fresh child, and the calling job ca
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from vsrcore.errors import MediaError
 
 
-def _serve(conn: Any) -> None:
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int, signal_on_death: bool = True) -> None:
+    """End this process when its parent `parent_pid` dies, even by `kill -9`: call it first thing in a child (a
+    pool initializer, a worker's main).
+
+    Two mechanisms: on Linux, PR_SET_PDEATHSIG makes the kernel send SIGKILL when the parent goes (works even
+    while this process is stuck in C code). The kernel ties that signal to the *thread* that spawned the child,
+    so the parent passes `signal_on_death=False` when it spawns from a thread that may end before it. Everywhere,
+    a daemon thread polls the parent pid twice a second and calls `os._exit` once the child has been re-parented.
+    A child whose parent is already gone exits at once.
+    """
+    if signal_on_death and sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before we got here: nobody will signal us
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def die_with_parent_args() -> tuple[int, bool]:
+    """The arguments a parent passes to `die_with_parent` in the child it is about to spawn from this thread."""
+    return os.getpid(), threading.current_thread() is threading.main_thread()
+
+
+def _serve(conn: Any, parent: tuple[int, bool]) -> None:
+    die_with_parent(*parent)
     while True:
         try:
             request = conn.recv()
@@ -50,7 +92,7 @@ class GuardedWorker:
     def _start(self) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(child, die_with_parent_args()), daemon=True)
         self._proc.start()
         child.close()
 
