@@ -91,6 +91,13 @@ WEIGHTS: dict[str, WeightSpec] = {
             "metric: clipiqa",
         ),
         WeightSpec(
+            "brisque",
+            ("brisque_svm_weights.pth",),
+            "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/brisque_svm_weights.pth "
+            "(pyiqa; the LIVE SVM of the BRISQUE authors' release, via piq)",
+            "metric: brisque",
+        ),
+        WeightSpec(
             "dover",
             ("DOVER.pth",),
             "https://github.com/VQAssessment/DOVER/releases/download/v0.1.0/DOVER.pth (or HF teowu/DOVER)",

@@ -1,64 +1,41 @@
-"""BRISQUE through OpenCV's quality module (opencv-contrib) and the LIVE model files of Debian `opencv-data`.
+"""BRISQUE (Mittal et al. 2012) through pyiqa, with its SVM file from the local weights folder.
 
-The plain opencv-python wheels this project installs have no `cv2.quality`; opencv-contrib clashes with
-them, so where the module is absent BRISQUE raises MissingDependency (the runner records it as missing
-with this reason) instead of approximating it.
+pyiqa's default `brisque` ('original' version: the 36 NSS features of the authors' release, scaled by their
+feature ranges, RBF SVM of their LIVE model) reads `brisque_svm_weights.pth` (two tensors: SVM coefficients and
+support vectors). The file is found through `vsrcore.weights` ('brisque'); it is loaded inside
+`third_party_load`, so it can only yield tensors (no full sha256 of it is published to pin). Without it the
+cell is `missing-weights` naming the file and where it comes from; nothing is downloaded. pyiqa scores YIQ luma
+rounded to integers (test_y_channel, its default).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from benchmark.metrics.base import Metric
-from vsrcore.errors import MissingDependency
+from vsrcore.weights import resolve_weights, third_party_load
 
 
-MODEL_FILES = ("brisque_model_live.yml", "brisque_range_live.yml")
-SEARCH = (os.environ.get("FLASHVSR_BRISQUE_DIR", ""), "/usr/share/opencv4/quality", "/usr/share/opencv/quality")
-
-
-def brisque_model() -> tuple[Path, Path]:
-    """Paths of the LIVE model and range files, or MissingDependency naming where they come from."""
-    for d in SEARCH:
-        if d and all((Path(d) / f).is_file() for f in MODEL_FILES):
-            return Path(d) / MODEL_FILES[0], Path(d) / MODEL_FILES[1]
-    raise MissingDependency(
-        f"BRISQUE needs {' and '.join(MODEL_FILES)} (Debian package opencv-data: apt-get install opencv-data), "
-        f"searched {', '.join(d for d in SEARCH if d)}"
-    )
+WEIGHTS_FILE = "brisque_svm_weights.pth"
 
 
 class BRISQUE(Metric):
-    """BRISQUE per frame (OpenCV), averaged over the clip; lower is better."""
+    """BRISQUE per frame of (N, 3, H, W) frames in [0, 1] (pyiqa), averaged over the clip; lower is better."""
 
     name = "brisque"
     needs_reference = False
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        import cv2
+        import pyiqa
 
-        if not hasattr(cv2, "quality"):
-            raise MissingDependency(
-                "BRISQUE needs OpenCV's quality module (opencv-contrib-python-headless), which clashes with the "
-                "opencv-python wheels installed here; not computed"
+        path = resolve_weights("brisque", self.weights_dir)[WEIGHTS_FILE]
+        with third_party_load([path]):
+            self.net = pyiqa.create_metric(
+                "brisque", device=self.device, as_loss=False, pretrained_model_path=str(path)
             )
-        self._cv2 = cv2
-        self.model, self.range = brisque_model()
 
     def score_frames(self, pred: torch.Tensor, ref: torch.Tensor | None) -> torch.Tensor:
-        frames = (pred.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-        scores = [
-            float(
-                self._cv2.quality.QualityBRISQUE_compute(
-                    np.ascontiguousarray(f[..., ::-1]), str(self.model), str(self.range)
-                )[0]
-            )
-            for f in frames
-        ]
-        return torch.tensor(scores, dtype=torch.float64)
+        return self.net(pred).reshape(-1).double()

@@ -4,8 +4,11 @@
 - PSNR is per frame, 10 log10(1 / MSE) on [0, 1] data, averaged over frames; identical frames give +inf.
 - SSIM uses an 11x11 Gaussian window (sigma 1.5), 'valid' filtering, data range 255, computed in float64;
   RGB SSIM is the mean of the per-channel SSIMs (BasicSR).
-- MS-SSIM: 5 scales, weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), 2x2 average pooling, product form,
-  negative contrast-structure terms clamped to 0 (as pyiqa); needs frames at least 176 px on the short side.
+- MS-SSIM follows Wang's `msssim.m`: 5 scales, weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), product form;
+  between scales a 2x2 mean (MATLAB `imfilter(ones(2)/4, 'symmetric')`, so an odd last row/column is averaged
+  with itself) keeping every other pixel from the first. The contrast-structure map is not clamped per pixel
+  (pyiqa clamps it, which departs from MATLAB on heavily distorted images); only a negative scale mean, where
+  MATLAB would return a complex number, is clamped to 0. Needs frames at least 176 px on the short side.
 """
 
 from __future__ import annotations
@@ -52,9 +55,7 @@ def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, g.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
 
 
-def ssim_components(
-    x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0, clamp_cs: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
+def ssim_components(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> tuple[torch.Tensor, torch.Tensor]:
     """(SSIM, contrast-structure) per image and channel, (N, C) each, of (N, C, H, W) float64 images."""
     if min(x.shape[-2:]) < 11:
         raise ValueError(f"SSIM needs frames of at least 11x11 pixels, got {x.shape[-2]}x{x.shape[-1]}")
@@ -65,8 +66,6 @@ def ssim_components(
     s22 = _filter_valid(y * y, g) - mu2**2
     s12 = _filter_valid(x * y, g) - mu1 * mu2
     cs = (2 * s12 + c2) / (s11 + s22 + c2)
-    if clamp_cs:
-        cs = F.relu(cs)
     ssim_map = (2 * mu1 * mu2 + c1) / (mu1**2 + mu2**2 + c1) * cs
     return ssim_map.mean(dim=(2, 3)), cs.mean(dim=(2, 3))
 
@@ -85,20 +84,21 @@ def ms_ssim(pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
             f"MS-SSIM needs frames of at least {need}x{need} pixels, got {pred.shape[-2]}x{pred.shape[-1]}"
         )
     x, y = pred.double() * 255, ref.double() * 255
-    cs_all = []
-    for level in range(len(_MS_WEIGHTS)):
-        s, cs = ssim_components(x, y, clamp_cs=True)
-        cs_all.append(cs)
-        if level < len(_MS_WEIGHTS) - 1:
-            pad = (x.shape[2] % 2, x.shape[3] % 2)
-            x = F.avg_pool2d(x, 2, padding=pad)
-            y = F.avg_pool2d(y, 2, padding=pad)
-    w = torch.tensor(_MS_WEIGHTS, dtype=x.dtype, device=x.device)
-    out = torch.ones_like(s)
-    for i in range(len(_MS_WEIGHTS) - 1):
-        out = out * cs_all[i] ** w[i]
-    out = out * s ** w[-1]
+    out = torch.ones(x.shape[:2], dtype=x.dtype, device=x.device)
+    for level, weight in enumerate(_MS_WEIGHTS):
+        s, cs = ssim_components(x, y)
+        if level == len(_MS_WEIGHTS) - 1:
+            out = out * s.clamp(min=0) ** weight
+        else:
+            out = out * cs.clamp(min=0) ** weight
+            x, y = _halve_matlab(x), _halve_matlab(y)
     return out.mean(dim=1)
+
+
+def _halve_matlab(x: torch.Tensor) -> torch.Tensor:
+    """MATLAB `im = imfilter(im, ones(2)/4, 'symmetric'); im = im(1:2:end, 1:2:end)` on (N, C, H, W)."""
+    x = F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2), mode="replicate")
+    return F.avg_pool2d(x, 2)
 
 
 class _Fidelity(Metric):

@@ -154,7 +154,7 @@ def test_niqe_with_shipped_parameters_matches_pyiqa(tmp_path) -> None:
     scipy.io.savemat(mat, {"mu_prisparam": d["mu_pris_param"], "cov_prisparam": d["cov_pris_param"]})
     ref = pyiqa.create_metric("niqe", pretrained_model_path=str(mat), color_space="ycbcr", device="cpu")
     img = torch.from_numpy(_photo("coffee")).permute(0, 3, 1, 2).float() / 255
-    ours = METRICS.build("niqe", device="cpu")
+    ours = METRICS.build("niqe_y", device="cpu")
     # pyiqa resamples in float32 and fits AGGD on a 0.001 grid, so a few grid flips are expected: 2 %.
     assert ours(img) == pytest.approx(float(ref(img)), rel=0.02)
     assert ours(_blur(img)) > ours(img)
@@ -185,12 +185,12 @@ def test_missing_weights_raise_and_become_records(tmp_path, monkeypatch) -> None
     assert "alexnet-owt-7be5be79.pth" in outcomes["lpips"].reason
 
 
-def test_brisque_is_computed_or_reported_missing() -> None:
-    x = _clip(t=1)
-    (o,) = MetricSet(["brisque"]).score(x)
-    assert o.status in ("ok", "missing-dependency"), o
-    if o.status != "ok":
-        assert o.value is None and "BRISQUE" in o.reason
+def test_brisque_without_its_weights_file_is_missing_with_the_file_name(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FLASHVSR_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (o,) = MetricSet(["brisque"], weights_dir=tmp_path).score(_clip(t=1))
+    assert o.status == "missing-weights" and o.value is None, o
+    assert "brisque_svm_weights.pth" in o.reason and "IQA-PyTorch-Weights" in o.reason
 
 
 def test_no_reference_dataset_turns_fr_metric_into_error() -> None:
