@@ -50,7 +50,7 @@ def reds30_zips(tmp: Path, *, lq: bool = True, clips: int = 30) -> list[Path]:
 def test_every_registry_folder_set_has_a_recipe() -> None:
     from benchmark.datasets import DATASETS
 
-    assert set(RECIPES) == set(DATASETS.names()) - {"samples", "vid4-bd"}
+    assert set(RECIPES) == set(DATASETS.names()) - {"samples", "vid4-bd", "reds30+realbasicvsr"}
 
 
 def test_reds30_from_the_official_zips_links_and_verifies(tmp_path: Path) -> None:
