@@ -190,7 +190,7 @@ class FolderDataset:
             raise DatasetError(f"dataset '{self.name}' needs --data-root (get it from {self.source})")
         root = Path(data_root)
         names = self._clip_names(root)
-        dirs = [root / self.lq_dir] + ([root / self.gt_dir] if self.gt_dir else [])
+        dirs = [root / self.lq_dir] + ([root / self.gt_dir] if self.gt_dir and self.gt_dir != self.lq_dir else [])
         missing = [str(d) for d in dirs if not d.is_dir()]
         if not missing:
             if not names:
@@ -202,7 +202,8 @@ class FolderDataset:
                         missing.append(str(c))
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            layout = f"{self.lq_dir}/<clip>/*.png" + (f" + {self.gt_dir}/<clip>/*.png" if self.gt_dir else "")
+            gt_layout = f" + {self.gt_dir}/<clip>/*.png" if self.gt_dir and self.gt_dir != self.lq_dir else ""
+            layout = f"{self.lq_dir}/<clip>/*.png{gt_layout}"
             raise DatasetError(
                 f"dataset '{self.name}': missing {missing[0]}{more}; expected {layout} under {root} "
                 f"(get it from {self.source})"
@@ -251,6 +252,20 @@ class SyntheticDataset:
     @property
     def protocol(self) -> Protocol:
         return replace(self.base.protocol, lq_source=f"ours:{self.preset}:seed={self.seed}")
+
+    @property
+    def gt_dir(self) -> str | None:
+        """The base set's GT folder (all this variant reads)."""
+        return getattr(self.base, "gt_dir", None)
+
+    @property
+    def source(self) -> str:
+        """Where to get the base set."""
+        return str(getattr(self.base, "source", ""))
+
+    def verify(self, data_root: str | Path | None) -> Any:
+        """The base set's layout check."""
+        return self.base.verify(data_root)
 
     def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
         """One LQ: the preset and seed this variant was made with."""

@@ -79,6 +79,14 @@ def test_reds30_without_the_bi_zip_is_ready_for_the_paper_variant(tmp_path: Path
     assert (root / "REDS" / "val_sharp").is_symlink()
     assert not (root / "REDS" / "val_sharp_bicubic").exists()
     assert any("reds30+realbasicvsr" in line for line in lines)
+    paper = get_dataset("reds30+realbasicvsr")
+    assert paper.verify(root) == [f"{i:03d}" for i in range(30)]
+    with pytest.raises(DatasetError, match="val_sharp_bicubic"):
+        get_dataset("reds30").verify(root)
+    (source, *_) = paper.sources(root)
+    clip = source.load()
+    assert clip.gt.shape == (2, 16, 16, 3) and clip.lq.shape == (2, 4, 4, 3)
+    assert clip.lq_seed == 0 and clip.record is not None
 
 
 def test_missing_part_is_one_line_listing_it_and_nothing_is_linked(tmp_path: Path) -> None:
