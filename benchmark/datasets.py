@@ -190,7 +190,7 @@ class FolderDataset:
             raise DatasetError(f"dataset '{self.name}' needs --data-root (get it from {self.source})")
         root = Path(data_root)
         names = self._clip_names(root)
-        dirs = [root / self.lq_dir] + ([root / self.gt_dir] if self.gt_dir else [])
+        dirs = [root / self.lq_dir] + ([root / self.gt_dir] if self.gt_dir and self.gt_dir != self.lq_dir else [])
         missing = [str(d) for d in dirs if not d.is_dir()]
         if not missing:
             if not names:
@@ -202,7 +202,8 @@ class FolderDataset:
                         missing.append(str(c))
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            layout = f"{self.lq_dir}/<clip>/*.png" + (f" + {self.gt_dir}/<clip>/*.png" if self.gt_dir else "")
+            gt_layout = f" + {self.gt_dir}/<clip>/*.png" if self.gt_dir and self.gt_dir != self.lq_dir else ""
+            layout = f"{self.lq_dir}/<clip>/*.png{gt_layout}"
             raise DatasetError(
                 f"dataset '{self.name}': missing {missing[0]}{more}; expected {layout} under {root} "
                 f"(get it from {self.source})"
@@ -223,11 +224,11 @@ class FolderDataset:
 
     def _load(self, root: Path, name: str) -> Clip:
         lq, fps = read_clip(root / self.lq_dir / name)
-        gt = (
-            None
-            if self.gt_dir is None
-            else select_frames(read_clip(root / self.gt_dir / name)[0], self.protocol.frames)
-        )
+        if self.gt_dir is None:
+            gt = None
+        else:  # a GT-only view (lq_dir == gt_dir, the base of a synthetic set) decodes its frames once
+            gt = lq if self.gt_dir == self.lq_dir else read_clip(root / self.gt_dir / name)[0]
+            gt = select_frames(gt, self.protocol.frames)
         return Clip(name, select_frames(lq, self.protocol.frames), gt, fps)
 
     def clips(self, data_root: str | Path | None = None, *, lq: str | None = None) -> Iterator[Clip]:
@@ -251,6 +252,20 @@ class SyntheticDataset:
     @property
     def protocol(self) -> Protocol:
         return replace(self.base.protocol, lq_source=f"ours:{self.preset}:seed={self.seed}")
+
+    @property
+    def gt_dir(self) -> str | None:
+        """The base set's GT folder (all this variant reads)."""
+        return getattr(self.base, "gt_dir", None)
+
+    @property
+    def source(self) -> str:
+        """Where to get the base set."""
+        return str(getattr(self.base, "source", ""))
+
+    def verify(self, data_root: str | Path | None) -> Any:
+        """The base set's layout check."""
+        return self.base.verify(data_root)
 
     def lq_variants(self, requested: Sequence[str | None]) -> list[str | None]:
         """One LQ: the preset and seed this variant was made with."""
@@ -686,6 +701,12 @@ _TABLE: dict[str, Any] = {
         source="HITRainer/EAVSR (Baidu); " + _DOVE,
     ),
 }
+
+# FlashVSR Table 1 "REDS": the REDS30 GT degraded by the RealBasicVSR pipeline (no such LQ is published, so ours,
+# seed 0, recorded per record); needs only REDS/val_sharp (the base is a GT-only view of reds30).
+_TABLE["reds30+realbasicvsr"] = SyntheticDataset(
+    replace(_TABLE["reds30"], lq_dir=_TABLE["reds30"].gt_dir), "realbasicvsr", seed=0
+)
 
 for _name, _ds in _TABLE.items():
     _p = _ds.protocol

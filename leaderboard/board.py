@@ -2,10 +2,13 @@
 
 Records are dicts with the schema of `benchmark.records.Record` (protocol/provenance as dicts or JSON text),
 read from a results file or a results folder (the benchmark's layout: results.parquet + records/part-N.parquet).
-A board is one section per (dataset, LQ source): rows are methods (re-run rows first, then reported rows),
-columns are metrics; a cell is the mean over the clips of 'ok' values, or missing (None) with the reason
-when any clip of that method/metric is not 'ok' (never a partial average). Rows are ranked by their mean
-per-column rank, using each metric's `higher_is_better`; measured and reported rows are ranked separately.
+A board is one section per dataset (and, for measured rows, per LQ source): rows are methods, measured rows
+first, then the rows published for that dataset (`reported=True`, in every measured section of the dataset, or in
+a section of their own when nothing was measured there); columns are metrics; a cell is the mean over the clips of
+'ok' values, or missing (None) with the reason when any clip of that method/metric is not 'ok' (never a partial
+average). Rows are ranked by their mean per-column rank, using each metric's `higher_is_better`; measured and
+published rows are ranked separately. A published row whose method was also measured (`measured_as` names the
+measured method; else the same name, case-insensitively) carries `delta`: measured - published, per metric.
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ class Cell:
 
 @dataclass
 class Row:
+    """One method's cells. A published row (`reported`) may carry `delta` (column key -> measured - published)
+    against the measured row `compared_to`."""
+
     method: str
     reported: bool
     cells: dict[str, Cell] = field(default_factory=dict)
@@ -131,6 +137,14 @@ class Row:
     citation: str = ""
     protocol: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    measured_as: tuple[str, ...] = ()
+    compared_to: str = ""
+    delta: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """'published' or 'measured'."""
+        return "published" if self.reported else "measured"
 
 
 @dataclass
@@ -153,8 +167,14 @@ class Section:
     def title(self) -> str:
         return f"{self.dataset} (LQ: {self.lq_source})" if self.lq_source else self.dataset
 
+    def has_delta(self, column: Column) -> bool:
+        """Whether any row has a measured - published difference in `column`."""
+        return any(column.key in r.delta for r in self.rows)
+
 
 def _column_key(r: dict[str, Any], multi: bool) -> str:
+    if r["reported"]:  # a published number has no protocol key: it joins the metric's column when there is one
+        return f"{r['metric']}@published" if multi else r["metric"]
     return f"{r['metric']}@{r.get('protocol_key', '')}" if multi else r["metric"]
 
 
@@ -164,51 +184,88 @@ def _protocol_text(p: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _measured_as(r: dict[str, Any]) -> tuple[str, ...]:
+    names = r.get("measured_as") or ()
+    if isinstance(names, str):
+        names = json.loads(names) if names.startswith("[") else [names]
+    return tuple(names) or (str(r["method"]).lower(),)
+
+
 def build_board(records: list[dict[str, Any]]) -> list[Section]:
-    """Sections (sorted by dataset, LQ source) of ranked rows."""
+    """Sections (sorted by dataset, LQ source) of ranked rows, published rows beside the measured ones."""
     records = [normalise(r) for r in records]
-    by_section: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    measured: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    published: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
-        by_section[(str(r["dataset"]), str(r["protocol"].get("lq_source", "")))].append(r)
-    sections = []
-    for (dataset, lq), recs in sorted(by_section.items()):
-        keys_per_metric: dict[str, set[str]] = defaultdict(set)
-        for r in recs:
+        if r["reported"]:
+            published[str(r["dataset"])].append(r)
+        else:
+            measured[(str(r["dataset"]), str(r["protocol"].get("lq_source", "")))].append(r)
+    groups = {key: recs + published.get(key[0], []) for key, recs in measured.items()}
+    measured_sets = {d for d, _ in measured}
+    for dataset, recs in published.items():
+        if dataset not in measured_sets:
+            groups[(dataset, str(recs[0]["protocol"].get("lq_source", "")))] = recs
+    return [_section(dataset, lq, recs) for (dataset, lq), recs in sorted(groups.items())]
+
+
+def _section(dataset: str, lq: str, recs: list[dict[str, Any]]) -> Section:
+    keys_per_metric: dict[str, set[str]] = defaultdict(set)
+    for r in recs:
+        if not r["reported"]:
             keys_per_metric[r["metric"]].add(str(r.get("protocol_key", "")))
-        cols: dict[str, Column] = {}
-        cells: dict[tuple[str, bool, str], list[dict[str, Any]]] = defaultdict(list)
-        for r in recs:
-            ck = _column_key(r, len(keys_per_metric[r["metric"]]) > 1)
-            if ck not in cols:
-                label = r.get("metric_label") or r["metric"]
-                if ck != r["metric"]:
-                    label = f"{label} [{ck.split('@', 1)[1][:6]}]"
-                cols[ck] = Column(ck, label, r["higher_is_better"], r.get("metric_scale", ""))
-            cells[(r["method"], r["reported"], ck)].append(r)
-        order = {m: i for i, m in enumerate(METRIC_ORDER)}
-        columns = sorted(cols.values(), key=lambda c: (order.get(c.key.split("@")[0], len(order)), c.key))
-        rows: dict[tuple[str, bool], Row] = {}
-        for (method, reported, ck), rs in cells.items():
-            row = rows.setdefault((method, reported), Row(method, reported))
-            row.citation = row.citation or rs[0].get("citation", "") or ""
-            row.protocol = row.protocol or rs[0]["protocol"]
-            row.provenance = row.provenance or rs[0]["provenance"]
-            # records that do not apply (a temporal metric on a photo, a reference metric without GT) do not count,
-            # unless no record of the cell applies
-            rs = [x for x in rs if x["status"] != "not-applicable"] or rs
-            bad = [x for x in rs if x["status"] != "ok" or x["value"] is None]
-            if bad:
-                reason = bad[0].get("reason") or bad[0]["status"]
-                row.cells[ck] = Cell(None, len(rs), f"{bad[0]['status']}: {reason}")
-            else:
-                row.cells[ck] = Cell(sum(x["value"] for x in rs) / len(rs), len(rs))
-        ranked = _rank([r for r in rows.values() if not r.reported], columns) + _rank(
-            [r for r in rows.values() if r.reported], columns
-        )
-        protocols = sorted({_protocol_text(r["protocol"]) for r in recs if not r["reported"]} - {""})
-        protocols += sorted({_protocol_text(r["protocol"]) for r in recs if r["reported"]} - {""} - set(protocols))
-        sections.append(Section(dataset, lq, columns, ranked, protocols))
-    return sections
+    cols: dict[str, Column] = {}
+    cells: dict[tuple[str, bool, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in recs:  # measured records first: a shared column takes the measured metric's label
+        ck = _column_key(r, len(keys_per_metric[r["metric"]]) > 1)
+        if ck not in cols:
+            label = r.get("metric_label") or r["metric"]
+            if ck != r["metric"]:
+                label = f"{label} [{ck.split('@', 1)[1][:9]}]"
+            cols[ck] = Column(ck, label, r["higher_is_better"], r.get("metric_scale", ""))
+        cells[(r["method"], r["reported"], ck)].append(r)
+    order = {m: i for i, m in enumerate(METRIC_ORDER)}
+    columns = sorted(cols.values(), key=lambda c: (order.get(c.key.split("@")[0], len(order)), c.key))
+    rows: dict[tuple[str, bool], Row] = {}
+    for (method, reported, ck), rs in cells.items():
+        row = rows.setdefault((method, reported), Row(method, reported))
+        row.citation = row.citation or rs[0].get("citation", "") or ""
+        row.protocol = row.protocol or rs[0]["protocol"]
+        row.provenance = row.provenance or rs[0]["provenance"]
+        if reported:
+            row.measured_as = _measured_as(rs[0])
+        # records that do not apply (a temporal metric on a photo, a reference metric without GT) do not count,
+        # unless no record of the cell applies
+        rs = [x for x in rs if x["status"] != "not-applicable"] or rs
+        bad = [x for x in rs if x["status"] != "ok" or x["value"] is None]
+        if bad:
+            reason = bad[0].get("reason") or bad[0]["status"]
+            row.cells[ck] = Cell(None, len(rs), f"{bad[0]['status']}: {reason}")
+        else:
+            row.cells[ck] = Cell(sum(x["value"] for x in rs) / len(rs), len(rs))
+    _deltas(rows)
+    ranked = _rank([r for r in rows.values() if not r.reported], columns) + _rank(
+        [r for r in rows.values() if r.reported], columns
+    )
+    protocols = sorted({_protocol_text(r["protocol"]) for r in recs if not r["reported"]} - {""})
+    protocols += sorted({_protocol_text(r["protocol"]) for r in recs if r["reported"]} - {""} - set(protocols))
+    return Section(dataset, lq, columns, ranked, protocols)
+
+
+def _deltas(rows: dict[tuple[str, bool], Row]) -> None:
+    """For each published row whose method was measured here: measured - published in every column both have."""
+    by_name = {method.lower(): row for (method, reported), row in rows.items() if not reported}
+    for (_, reported), row in rows.items():
+        if not reported:
+            continue
+        match = next((by_name[m.lower()] for m in row.measured_as if m.lower() in by_name), None)
+        if match is None:
+            continue
+        row.compared_to = match.method
+        for key, cell in row.cells.items():
+            mine = match.cells.get(key)
+            if cell.value is not None and mine is not None and mine.value is not None:
+                row.delta[key] = mine.value - cell.value
 
 
 def _rank(rows: list[Row], columns: list[Column]) -> list[Row]:

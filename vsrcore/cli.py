@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "degrade": ("HQ clips -> LQ clips with recorded, reproducible degradations", "degradation.cli:configure"),
     "train": ("train FlashVSR stages and the decoder", "training.cli:configure"),
     "upscale": ("upscale a video with FlashVSR or a baseline, streaming", "model.cli:configure"),
+    "prepare-data": (
+        "lay out downloaded benchmark datasets (REDS, Vid4, UDM10 ...) for --data-root",
+        "benchmark.prepare:configure",
+    ),
     "bench": ("run methods x datasets x metrics into result records", "benchmark.cli:configure"),
     "leaderboard": ("render result records into Markdown and HTML", "leaderboard.cli:configure"),
     "weights": ("list, verify or fetch known weights", "model.weights_cli:configure"),

@@ -6,14 +6,18 @@ member is refused unless its name is a canonical relative path (no absolute name
 empty or `.` component, no backslash or control character) and it is a regular file no larger than the member cap
 (`FLASHVSR_MAX_MEMBER_BYTES`, default 16 GiB). Links (symbolic or hard), devices, FIFOs and directories are never
 read. Members are streamed out of the tar; nothing is extracted to disk here, so nothing can land outside the
-caller's folder.
+caller's folder. Zip archives (downloaded datasets) pass the same gate member by member in `extract_zip`, the one
+place the project writes archive members to disk.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
+import stat
 import tarfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -173,3 +177,61 @@ def read_member(tar_path: str | Path, name: str, *, max_bytes: int | None = None
     for _, data in read_members(tar_path, [name], max_bytes=max_bytes):
         return data
     raise MediaError(tar_path, f"no member {name!r} in this tar")  # unreachable: read_members raises first
+
+
+def zip_member_problem(info: zipfile.ZipInfo, cap: int) -> str | None:
+    """Why a zip member must not be extracted (None when it may): the tar gate's rules applied to a zip entry.
+    Folder entries (a name ending in '/') are checked without the trailing slash."""
+    name = info.filename[:-1] if info.is_dir() else info.filename
+    problem = name_problem(name)
+    if problem is not None:
+        return problem
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind == stat.S_IFLNK:
+        return "symbolic link"
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return "not a regular file"
+    if info.flag_bits & 0x1:
+        return "encrypted member"
+    if info.file_size > cap:
+        return f"{info.file_size:,} bytes exceeds the member cap of {cap:,} bytes (${MAX_MEMBER_BYTES_ENV})"
+    return None
+
+
+def extract_zip(zip_path: str | Path, dest: str | Path, *, max_bytes: int | None = None) -> int:
+    """Extract every member of a zip under `dest` after the whole archive passed the gate (UnsafeMember names the
+    first refused member; nothing is written then). Resumable: a member already on disk with its size is kept;
+    each member is written to a temporary name and renamed, so an interrupted run leaves no partial file under a
+    member's name. Returns the number of members written. MediaError for an unreadable zip."""
+    cap = max_member_bytes() if max_bytes is None else max_bytes
+    path, root = Path(zip_path), Path(dest)
+    written = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                problem = zip_member_problem(info, cap)
+                if problem is not None:
+                    raise UnsafeMember(path, info.filename, problem)
+            root.mkdir(parents=True, exist_ok=True)
+            for info in infos:
+                if info.is_dir():
+                    safe_join(root, info.filename[:-1]).mkdir(parents=True, exist_ok=True)
+                    continue
+                target = safe_join(root, info.filename)
+                if target.is_file() and target.stat().st_size == info.file_size:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+                try:
+                    with zf.open(info) as src, open(tmp, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            out.write(chunk)
+                    os.replace(tmp, target)
+                finally:
+                    tmp.unlink(missing_ok=True)
+                written += 1
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MediaError(path, f"not a readable zip ({reason})") from None
+    return written

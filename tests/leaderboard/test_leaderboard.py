@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,10 @@ def test_published_rows_are_reported_and_cited() -> None:
         "RealViformer",
     } <= methods
     tiny = {(r["dataset"], r["metric"]): r["value"] for r in rows if r["method"] == "FlashVSR-Tiny"}
-    assert tiny[("reds", "psnr")] == 24.11 and tiny[("speed-768x1408", "fps")] == 16.92
+    assert tiny[("reds30+realbasicvsr", "psnr")] == 24.11 and tiny[("speed-768x1408", "fps")] == 16.92
+    # FlashVSR Table 1: 25 (dataset, metric) rows of 7 methods
+    t1 = {(r["dataset"], r["metric"]) for r in rows if r["citation"].endswith("Table 1")}
+    assert len(t1) == 25
 
 
 def test_measured_and_reported_rows_are_separated() -> None:
@@ -59,7 +63,7 @@ def test_measured_and_reported_rows_are_separated() -> None:
     flags = [r.reported for r in s.rows]
     assert flags == sorted(flags)  # measured first
     md = to_markdown([s])
-    assert "*reported in papers*" in md
+    assert "| Source |" in md and "| measured |" in md and "| published<sup>c1</sup> |" in md
 
 
 class _Collect(html.parser.HTMLParser):
@@ -135,3 +139,81 @@ def test_leaderboard_imports_nothing_heavy() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def _measured(method: str, metric: str, value: float, dataset: str = "reds30+realbasicvsr", **kw) -> dict:
+    label = {"psnr": "PSNR (RGB)", "pyiqa_ssim": "SSIM (pyiqa default, YIQ-Y)", "fps": "FPS"}.get(metric, metric)
+    return {
+        "method": method,
+        "dataset": dataset,
+        "clip": kw.get("clip", "000"),
+        "metric": metric,
+        "value": value,
+        "status": "ok",
+        "higher_is_better": True,
+        "metric_label": label,
+        "protocol": {"lq_source": "ours:realbasicvsr:seed=0", "scale": 4},
+        "protocol_key": kw.get("protocol_key", "k1"),
+    }
+
+
+def test_published_and_measured_rows_share_one_table_with_deltas() -> None:
+    recs = [
+        _measured("flashvsr-v1", "psnr", 23.0, clip="000"),
+        _measured("flashvsr-v1", "psnr", 24.0, clip="001"),
+        _measured("flashvsr-v1", "pyiqa_ssim", 0.70),
+        _measured("bicubic", "psnr", 22.0),
+    ]
+    sections = build_sections(recs)
+    (reds,) = [s for s in sections if s.dataset == "reds30+realbasicvsr"]
+    assert reds.lq_source == "ours:realbasicvsr:seed=0"  # the measured LQ names the table
+    by = {(r.method, r.source): r for r in reds.rows}
+    assert ("flashvsr-v1", "measured") in by and ("FlashVSR-Tiny", "published") in by
+    assert [c.key for c in reds.columns][:2] == ["psnr", "pyiqa_ssim"]  # one column per metric, shared
+    assert reds.columns[1].label == "SSIM (pyiqa default, YIQ-Y)"  # the measured metric names the column
+    tiny = by[("FlashVSR-Tiny", "published")]
+    assert tiny.compared_to == "flashvsr-v1"
+    assert tiny.delta["psnr"] == pytest.approx(23.5 - 24.11)
+    assert tiny.delta["pyiqa_ssim"] == pytest.approx(0.70 - 0.6511)
+    assert "lpips" not in tiny.delta  # measured row has no LPIPS
+    assert not by[("DOVE", "published")].delta and not by[("flashvsr-v1", "measured")].delta
+    md = to_markdown([reds])
+    head = next(line for line in md.splitlines() if line.startswith("| # |"))
+    assert head.startswith(
+        "| # | Method | Source | PSNR (RGB) ↑ | Δ PSNR (RGB) | SSIM (pyiqa default, YIQ-Y) ↑ | Δ SSIM"
+    )
+    row = next(line for line in md.splitlines() if "| FlashVSR-Tiny |" in line)
+    assert "published<sup>c1</sup>, Δ vs flashvsr-v1" in row and "| 24.11 | -0.6100 |" in row
+    page = to_html([reds])
+    assert "Δ vs flashvsr-v1" in page and "Δ PSNR (RGB)</th>" in page
+    deltas = [float(v) for v in re.findall(r'<td data-v="(-[0-9.e-]+)">', page)]
+    assert pytest.approx(23.5 - 24.11) in deltas
+    # a section of published rows only (no run on that set) keeps its own table
+    assert any(s.dataset == "youhq40" and all(r.reported for r in s.rows) for s in sections)
+
+
+def test_published_rows_take_their_own_column_when_a_metric_has_several_protocols() -> None:
+    recs = [_measured("flashvsr-v1", "psnr", 23.0), _measured("flashvsr-v1", "psnr", 23.2, protocol_key="k2")]
+    (reds,) = [s for s in build_sections(recs) if s.dataset == "reds30+realbasicvsr"]
+    keys = [c.key for c in reds.columns if c.key.startswith("psnr")]
+    assert keys == ["psnr@k1", "psnr@k2", "psnr@published"]
+
+
+def test_ticks_are_round_numbers_covering_the_range() -> None:
+    from leaderboard.render import log_ticks, nice_ticks
+
+    assert nice_ticks(24.0, 24.16) == pytest.approx([24.0, 24.05, 24.1, 24.15])
+    assert nice_ticks(0.61, 0.72) == pytest.approx([0.62, 0.64, 0.66, 0.68, 0.70, 0.72])
+    assert log_ticks(-1.0, 1.5) == pytest.approx([0.1, 0.2, 0.5, 1, 2, 5, 10, 20])
+    assert log_ticks(-1.0, 3.2) == pytest.approx([0.1, 1, 10, 100, 1000])
+
+
+def test_quality_vs_speed_plot_has_numbered_axes() -> None:
+    recs = [_measured("a", "psnr", 24.01, dataset="x"), _measured("a", "fps", 2.0, dataset="x")]
+    recs += [_measured("b", "psnr", 24.16, dataset="x"), _measured("b", "fps", 30.0, dataset="x")]
+    page = to_html(build_sections(recs, published=False))
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    xs = re.findall(r'<text class="xtick"[^>]*>([^<]+)</text>', svg)
+    ys = re.findall(r'<text class="ytick"[^>]*>([^<]+)</text>', svg)
+    assert xs == ["2", "5", "10", "20"]
+    assert [float(y) for y in ys] == pytest.approx([24.05, 24.1, 24.15])  # a 0.15 dB spread, labelled
