@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def _list(text: str | None) -> list[str] | None:
@@ -23,6 +24,50 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
             raise BenchInputError(f"{flag} {key} is given twice")
         out[key] = value
     return out
+
+
+def _external_methods(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any]]:
+    """(the --set options of datasets, {name: ExternalMethod} of the presets given a --method-dir, --method-python
+    or a --set NAME.KEY option); BenchInputError for an unknown preset name or option."""
+    from benchmark.external_methods import PRESETS, MethodSetupError, external_method
+    from benchmark.runner import BenchInputError
+    from vsrcore.cliargs import parse_value
+    from vsrcore.registry import unknown_name
+
+    dirs = _pairs(args.method_dirs, "--method-dir")
+    pythons = _pairs(args.method_pythons, "--method-python")
+    dataset_options, options = {}, {}
+    for key, value in _pairs(args.settings, "--set").items():
+        head, dot, rest = key.partition(".")
+        if dot and head in PRESETS:
+            options.setdefault(head, {})[rest] = parse_value(value)
+        elif dot:
+            raise BenchInputError(unknown_name("external method (--set NAME.KEY=VALUE)", head, list(PRESETS)))
+        else:
+            dataset_options[key] = value
+    external = {}
+    for name in dict.fromkeys([*dirs, *pythons, *options]):
+        if name not in PRESETS:
+            raise BenchInputError(unknown_name("external method", name, list(PRESETS)))
+        try:
+            external[name] = external_method(
+                name, 4, checkout=dirs.get(name), python=pythons.get(name), options=options.get(name)
+            )
+        except MethodSetupError as e:
+            raise BenchInputError(str(e)) from None
+    return dataset_options, external
+
+
+def _say_missing(methods: list[str], commands: dict[str, Any]) -> None:
+    """One line on stderr per requested external method that cannot run here (its cells are recorded as missing)."""
+    from benchmark.external_methods import PRESETS, ExternalMethod, external_method
+
+    for name in methods:
+        method = commands.get(name) or (external_method(name, 4) if name in PRESETS else None)
+        if isinstance(method, ExternalMethod):
+            problems = method.check()
+            if problems:
+                print(f"flashvsr bench: {name} will be recorded as missing: {problems[0]}", file=sys.stderr)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +104,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="option of --dataset folders: scale (default 4), seed (LQ synthesis, default 0), frames "
-        "(all, center, first:N), crop_border (repeatable)",
+        "(all, center, first:N), crop_border; or of an external method: NAME.KEY=VALUE (dove.seed=1, "
+        "seedvr2-3b.gpus=2, star.weights=PATH, NAME.args='...'; see docs/benchmark.md) (repeatable)",
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)")
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
@@ -70,6 +116,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=TEMPLATE",
         help="add a command method: a shell template with {input} {output} {scale} {ffmpeg}",
+    )
+    parser.add_argument(
+        "--method-dir",
+        dest="method_dirs",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="run an external method from your checkout of it: dove, seedvr2-3b, seedvr2-7b, star (repeatable; "
+        "adds NAME to the methods)",
+    )
+    parser.add_argument(
+        "--method-python",
+        dest="method_pythons",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="the python interpreter of an external method's own environment (default: python on PATH)",
     )
     parser.add_argument("--no-leaderboard", action="store_true", help="do not render the leaderboard")
     parser.add_argument("--quiet", action="store_true")
@@ -85,10 +148,12 @@ def run(args: argparse.Namespace) -> int:
     from benchmark.runner import run as run_bench
 
     suite = SUITES[args.suite]
-    commands = _pairs(args.command_methods, "--command-method")
+    commands: dict[str, Any] = _pairs(args.command_methods, "--command-method")
     user = _pairs(args.user_datasets, "--dataset")
+    settings, external = _external_methods(args)
     methods = _list(args.methods) or list(suite["methods"])
-    methods += [c for c in commands if c not in methods]
+    methods += [c for c in [*commands, *external] if c not in methods]
+    commands.update(external)
     datasets = _list(args.datasets) or ([] if user else list(suite["datasets"]))
     cfg = BenchConfig(
         methods=methods,
@@ -102,8 +167,9 @@ def run(args: argparse.Namespace) -> int:
         commands=commands,
         progress=not args.quiet,
         user_datasets=user,
-        dataset_options=_pairs(args.settings, "--set"),
+        dataset_options=settings,
     )
+    _say_missing(methods, commands)
     summary = run_bench(cfg)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
     print(

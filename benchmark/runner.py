@@ -76,7 +76,7 @@ class BenchConfig:
     data_root: str | None = None
     device: str | None = None
     weights_dir: str | None = None
-    commands: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, str | CommandMethod] = field(default_factory=dict)  # templates, or configured presets
     progress: bool = True
     user_datasets: dict[str, str | Path] = field(default_factory=dict)
     dataset_options: dict[str, str] = field(default_factory=dict)
@@ -365,6 +365,7 @@ def _method_output(
         "seconds": time.perf_counter() - t0,
         "device": device,
         "peak_mem_gb": _peak_memory(device),
+        **getattr(m, "last_run", {}),  # a command method's own measures of its tool's process (time, RSS, GPU)
     }
     write_video(cache, sr, fps=clip.fps, codec="ffv1")
     write_json_atomic(sidecar, meta)  # after the video: a cache without its sidecar is never trusted
@@ -376,6 +377,8 @@ def _meta_for(metric: str) -> dict[str, Any]:
         return {"higher_is_better": True, "metric_label": "FPS", "per": "video"}
     if metric == "peak_mem_gb":
         return {"higher_is_better": False, "metric_label": "peak GPU memory (GB)", "per": "video"}
+    if metric == "peak_rss_gb":
+        return {"higher_is_better": False, "metric_label": "peak RSS of the tool's process (GB)", "per": "video"}
     info = metric_info(metric)
     return {
         "higher_is_better": bool(info["higher_is_better"]),
@@ -397,8 +400,9 @@ def _not_applicable(metric: str, reason: str, common: dict[str, Any]) -> Record:
 
 
 def _speed_records(frames: int, timing: dict[str, Any], command: bool, common: dict[str, Any]) -> list[Record]:
-    """FPS (and, on CUDA, peak GPU memory) of the method call that made this clip's output."""
-    note = " (includes process start and PNG I/O)" if command else ""
+    """FPS (and, on CUDA, peak GPU memory) of the method call that made this clip's output; for a command method,
+    of its tool's process (start-up and model loading included), with its peak RSS and, where sampled, GPU memory."""
+    note = " (whole tool process: start-up and model loading included)" if command else ""
     out = [
         Record(
             metric="fps",
@@ -408,8 +412,13 @@ def _speed_records(frames: int, timing: dict[str, Any], command: bool, common: d
         )
     ]
     if timing.get("peak_mem_gb") is not None:
+        meta = _meta_for("peak_mem_gb")
+        if timing.get("peak_mem_source"):
+            meta["metric_label"] += f" ({timing['peak_mem_source']})"
+        out.append(Record(metric="peak_mem_gb", value=float(timing["peak_mem_gb"]), **meta, **common))
+    if timing.get("peak_rss_gb") is not None:
         out.append(
-            Record(metric="peak_mem_gb", value=float(timing["peak_mem_gb"]), **_meta_for("peak_mem_gb"), **common)
+            Record(metric="peak_rss_gb", value=float(timing["peak_rss_gb"]), **_meta_for("peak_rss_gb"), **common)
         )
     return out
 

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vsrcore.cliargs import parse_set
 from vsrcore.deps import is_available
 from vsrcore.registry import Entry, Registry
 from vsrcore.weights import WEIGHTS, search_dirs, weight_status
@@ -93,7 +94,12 @@ def _entry_row(entry: Entry, what: str, weights_dir: str | None) -> Row:
 
 
 def _model_rows(args: argparse.Namespace) -> list[Row]:
-    return [_entry_row(e, str(e.meta.get("description", e.target)), args.weights_dir) for e in _table("models")]
+    """Registered models, then the external methods bench runs from a checkout (`benchmark.external_methods`)."""
+    rows = [_entry_row(e, str(e.meta.get("description", e.target)), args.weights_dir) for e in _table("models")]
+    module = importlib.import_module("benchmark.external_methods")
+    dirs = {k: str(v) for k, v in parse_set(args.method_dirs, "--method-dir").items()}
+    pythons = {k: str(v) for k, v in parse_set(args.method_pythons, "--method-python").items()}
+    return rows + [Row(*r) for r in module.preset_rows(dirs, pythons)]
 
 
 def _metric_rows(args: argparse.Namespace) -> list[Row]:
@@ -188,6 +194,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=list(KINDS), help="; ".join(f"{k}: {v[1]}" for k, v in KINDS.items()))
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
     parser.add_argument("--data-root", help="folder holding the standard datasets, to check their layout")
+    parser.add_argument(
+        "--method-dir",
+        dest="method_dirs",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="models: your checkout of an external method (dove, seedvr2-3b, seedvr2-7b, star)",
+    )
+    parser.add_argument(
+        "--method-python",
+        dest="method_pythons",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="models: the python of an external method",
+    )
     parser.set_defaults(func=run)
 
 

@@ -603,11 +603,11 @@ def build_flashvsr(
             "--allow-random-weights for a smoke test)",
         )
     else:
-        from model.flashvsr.weights import MODE_PARTS, OFFICIAL_FILES, load_official
+        from model.flashvsr.weights import MODE_PARTS, load_official, mode_files
         from vsrcore.weights import resolve_weights
 
         try:  # only the files this mode uses (tiny modes never read the Wan VAE)
-            paths = resolve_weights(preset, weights_dir, files=tuple(OFFICIAL_FILES[p] for p in MODE_PARTS[mode]))
+            paths = resolve_weights(preset, weights_dir, files=mode_files(mode))
         except MissingWeights as e:
             missing = e
         else:

@@ -45,6 +45,11 @@ MODE_PARTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def mode_files(mode: str) -> tuple[str, ...]:
+    """The released files an inference mode reads (tiny modes never read the Wan VAE)."""
+    return tuple(OFFICIAL_FILES[p] for p in MODE_PARTS[mode])
+
+
 class WeightsError(UserFacingError):
     """A weights file that cannot be read safely (corrupt, pickled objects, wrong container)."""
 
