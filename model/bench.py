@@ -29,7 +29,18 @@ RESOLUTIONS = {  # output (height, width)
     "1440p": (1440, 2560),
     "4k": (2160, 3840),
 }
-LEVERS = ("dit", "lq", "dec")
+LEVERS = ("dit", "lq", "dec", "u8", "decc", "cudnn", "tma")
+LEVER_HELP = {
+    "dit": "fast DiT (compiled blocks, ring KV cache)",
+    "lq": "LQ projection as folded channels-last conv2d",
+    "dec": "channels-last TCDecoder weights",
+    "u8": "uint8 output converted on the GPU, pinned host copy",
+    "decc": "TCDecoder layers torch.compile'd",
+    "cudnn": "cudnn.benchmark (algorithm search per conv shape)",
+    "tma": "FlexAttention USE_TMA kernel option",
+}
+# --ablate: lever sets timed one after another at the first resolution (each adds one lever)
+ABLATION = (("dit", "lq", "dec"), ("u8",), ("decc",), ("cudnn",), ("tma",))
 
 
 def parse_resolution(name: str) -> tuple[int, int]:
@@ -170,10 +181,11 @@ def measure_ceilings(out: dict[str, Any]) -> dict[str, float]:
 # streaming runs
 # ----------------------------------------------------------------------------------------------------------------
 def configure(model: Any, levers: set[str]) -> None:
-    """Switch the fast paths on (`levers` among dit, lq, dec) or back to the module path (empty set)."""
+    """Switch the fast paths on (`levers` among LEVERS) or back to the module path (empty set)."""
     import torch
 
-    from model.flashvsr.fast_convs import channels_last_decoder
+    from model.flashvsr import fast_dit
+    from model.flashvsr.fast_convs import channels_last_decoder, compile_decoder
 
     model.settings.backend = "fast" if "dit" in levers else "flex"
     model.lq_proj.fast_convs = "lq" in levers
@@ -181,6 +193,17 @@ def configure(model: Any, levers: set[str]) -> None:
         channels_last_decoder(model.decoder)
     else:
         model.decoder.to(memory_format=torch.contiguous_format)
+    model.output_uint8 = "u8" in levers
+    compile_decoder(model.decoder, "decc" in levers)
+    torch.backends.cudnn.benchmark = "cudnn" in levers
+    fast_dit.FLEX_KERNEL_OPTIONS = {"USE_TMA": True} if "tma" in levers else None
+
+
+def as_float(frames: Any) -> Any:
+    """Output frames as float in [0, 1] (uint8 output divided by 255)."""
+    import torch
+
+    return frames.float() / 255 if frames.dtype == torch.uint8 else frames.float()
 
 
 def stream(model: Any, frames: Any, timed: bool = False, keep: bool = False) -> dict[str, Any]:
@@ -205,7 +228,9 @@ def stream(model: Any, frames: Any, timed: bool = False, keep: bool = False) -> 
         per8 = {k: round(1e3 * v / (n / 8), 1) for k, v in model.timings.items()}
         per8["other"] = round(1e3 * dt / (n / 8) - sum(per8.values()), 1)
         rec["ms_per_8_frames"] = per8
+        rec["peak_gb_during"] = {k: round(v / 1e9, 2) for k, v in model.peak_bytes.items()}
         model.timings = None
+        model.peak_bytes = {}
     if keep:
         rec["output"] = torch.cat(outs)
     return rec
@@ -230,7 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=101, help="frames per run up to 1080p")
     ap.add_argument("--big-frames", type=int, default=41, help="frames per run above 1080p")
     ap.add_argument("--psnr-frames", type=int, default=37, help="frames compared with the module path")
-    ap.add_argument("--levers", default="dit,lq,dec", help=f"fast paths to use, among {','.join(LEVERS)} ('' none)")
+    ap.add_argument(
+        "--levers",
+        default=",".join(LEVERS),
+        help="fast paths to use ('' none): " + "; ".join(f"{k}: {v}" for k, v in LEVER_HELP.items()),
+    )
+    ap.add_argument("--ablate", action="store_true", help="first time each lever added in turn at the first --res")
     ap.add_argument("--baseline", action="store_true", help="also time the module path at each resolution")
     ap.add_argument("--kept", type=float, default=None, help="extra 768x1408 row at this kept fraction (0.136)")
     ap.add_argument("--ceilings", action="store_true", help="measure the card's rates at FlashVSR shapes first")
@@ -258,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     model = build_flashvsr("flashvsr-v1.1", mode=args.mode, device="cuda", dtype="bf16", allow_random_weights=True,
                            backend="flex")  # fmt: skip
     rows = []
+    if args.ablate:
+        records["ablation"] = ablate(model, cfg, parse_resolution(args.res.split(",")[0]), args.frames)
     plan = [(r, None) for r in args.res.split(",") if r]
     if args.kept is not None:
         plan.append(("768x1408", args.kept))
@@ -282,7 +314,12 @@ def main(argv: list[str] | None = None) -> int:
             stream(model, lr[: min(frames, 33)])  # warm-up: compiles the first-step and steady-step graphs
             fast = stream(model, lr)
             timed = stream(model, lr, timed=True)
-            row.update(fps=fast["fps"], peak_gb=fast["peak_gb"], ms=timed["ms_per_8_frames"])
+            row.update(
+                fps=fast["fps"],
+                peak_gb=fast["peak_gb"],
+                ms=timed["ms_per_8_frames"],
+                peak_gb_during=timed["peak_gb_during"],
+            )
             if args.profile and not rows:
                 _profile(model, lr, args.profile)
             if args.baseline or name == "768x1408":
@@ -290,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                 a = stream(model, lr[:n_cmp], keep=True)["output"]
                 configure(model, set())
                 b = stream(model, lr[:n_cmp], keep=True)["output"]
-                row["psnr_vs_module_db"] = round(psnr(a, b), 2)
+                row["psnr_vs_module_db"] = round(psnr(as_float(a), as_float(b)), 2)
                 if args.baseline:
                     base = stream(model, lr)
                     row.update(base_fps=base["fps"], base_peak_gb=base["peak_gb"])
@@ -305,6 +342,33 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(records, f, indent=1, default=str)
     _print_table(rows, records["device"], levers)
     return 0
+
+
+def ablate(model: Any, cfg: Any, hw: tuple[int, int], frames: int) -> list[dict[str, Any]]:
+    """Time the lever sets of ABLATION cumulatively at output size hw; one JSON line per set."""
+    import torch
+
+    h, w = hw
+    lr = torch.rand(frames, 3, h // 4, w // 4, generator=torch.Generator().manual_seed(0))
+    model.settings.topk_ratio = None
+    out, levers = [], set()
+    for added in ABLATION:
+        levers |= set(added)
+        rec: dict[str, Any] = {"ablation": f"{h}x{w}", "levers": ",".join(sorted(levers))}
+        try:
+            configure(model, levers)
+            stream(model, lr[: min(frames, 33)])  # compiles what this set needs
+            fast = stream(model, lr)
+            timed = stream(model, lr, timed=True)
+            rec.update(fps=fast["fps"], peak_gb=fast["peak_gb"], ms=timed["ms_per_8_frames"],
+                       peak_gb_during=timed["peak_gb_during"])  # fmt: skip
+        except Exception as e:  # noqa: BLE001 - a lever this torch rejects is reported and left out
+            rec["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+            levers -= set(added)
+        torch.cuda.empty_cache()
+        print(json.dumps(rec), flush=True)
+        out.append(rec)
+    return out
 
 
 def _profile(model: Any, frames: Any, path: str) -> None:

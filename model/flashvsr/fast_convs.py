@@ -1,5 +1,6 @@
 """GPU fast paths of the FlashVSR convolutions: the LQ projection's causal Conv3d as one channels-last Conv2d, and
-channels-last TCDecoder weights. Both compute the same function as the module code (tests/model/test_fast_dit.py).
+channels-last TCDecoder weights and its compiled layers. All compute the same function as the module code
+(tests/model/test_fast_dit.py).
 
 LQ projection. `CausalConv3d` (kernel (4, 3, 3), temporal stride 2) over T frames gives To = (T - 4) / 2 + 1 output
 frames; output frame o reads input frames 2o .. 2o + 3. Stacking those 4 frames along channels turns it into a 2D
@@ -54,3 +55,10 @@ def causal_conv3d_as_2d(conv: CausalConv3d, x: Tensor, cache: Tensor | None = No
 def channels_last_decoder(decoder: torch.nn.Module) -> torch.nn.Module:
     """Put a TCDecoder's 4D weights in channels-last layout (in place): cuDNN then runs its convolutions NHWC."""
     return decoder.to(memory_format=torch.channels_last)
+
+
+def compile_decoder(decoder: torch.nn.Module, on: bool = True) -> torch.nn.Module:
+    """Run a TCDecoder's layers on CUDA as one torch.compile'd graph per step shape (Inductor fuses the ReLUs,
+    concatenations, upsampling and reshapes around the cuDNN convolutions); off the GPU it stays eager."""
+    decoder.compiled = on  # type: ignore[assignment]
+    return decoder

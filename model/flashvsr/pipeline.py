@@ -189,6 +189,11 @@ class FlashVSRModel(VSRModel):
         self._context_raw = context
         self._context_kv: list[tuple[Tensor, Tensor]] | None = None
         self.timings: dict[str, float] | None = None  # set to {} to accumulate per-component seconds (syncs)
+        self.peak_bytes: dict[str, int] = {}  # with timings on CUDA: peak memory allocated during each component
+        # True: push/flush return uint8 frames (T, C, H, W), converted on the device with `uint8_rounding`, so the
+        # host copy moves a quarter of the bytes (float32 [0, 1] frames otherwise, the VSRModel default)
+        self.output_uint8 = False
+        self._staging: Tensor | None = None  # pinned host buffer of the device -> host output copy
         self.reset()
 
     # --- module handling ---
@@ -347,7 +352,9 @@ class FlashVSRModel(VSRModel):
         assert self._geom is not None and self._tiles is not None
         h, w, hp, wp = self._geom
         first = min(lq_range[0], out_range[0])  # one upsampling for both (they overlap)
+        self._tick(None)
         hr = self._hr(self._frames(first, max(lq_range[1], out_range[1])))  # (t, C, Hp, Wp) [0, 1]
+        self._tick("upsample")
         hr_lq = hr[lq_range[0] - first : lq_range[1] - first]
         hr_out = hr[out_range[0] - first : out_range[1] - first]
         n_out = out_range[1] - out_range[0]
@@ -369,10 +376,32 @@ class FlashVSRModel(VSRModel):
         hs, ws = self._out_hw
         out = out[..., :hs, :ws]
         ref = hr_out[..., :hs, :ws]
+        self._tick(None)
         # per frame (the fix is per frame); a few at a time bounds the float32 temporaries
         fixed = torch.cat([color_fix(out[i : i + 4], ref[i : i + 4], self.color_fix) for i in range(0, len(out), 4)])
+        fixed = fixed.clamp_(0, 1)
+        if self.output_uint8:
+            fixed = fixed.mul_(255).round_() if self.uint8_rounding == "round" else fixed.mul_(255).floor_()
+            fixed = fixed.to(torch.uint8)
+        self._tick("colour_fix")
         self._step += 1
-        return fixed.clamp_(0, 1).cpu()
+        host = self._to_host(fixed)
+        self._tick("host_copy")
+        return host
+
+    def _to_host(self, frames: Tensor) -> Tensor:
+        """Output frames -> a CPU tensor the caller owns. From CUDA through a pinned staging buffer kept by the model
+        (a DMA copy at full link rate instead of a pageable one), then one CPU copy out of it."""
+        if frames.device.type != "cuda":
+            return frames.cpu()
+        frames = frames.contiguous()
+        n = frames.numel()
+        if self._staging is None or self._staging.numel() < n or self._staging.dtype != frames.dtype:
+            self._staging = torch.empty(n, dtype=frames.dtype, pin_memory=True)
+        staged = self._staging[:n].view(frames.shape)
+        staged.copy_(frames, non_blocking=True)
+        torch.cuda.current_stream(frames.device).synchronize()
+        return staged.clone()
 
     def _run_tile(self, k: int, hr_lq: Tensor, hr_out: Tensor, n_lat: int, offset: int) -> Tensor:
         st = self._states[k]
@@ -417,6 +446,10 @@ class FlashVSRModel(VSRModel):
         now = time.perf_counter()
         if name is not None:
             self.timings[name] = self.timings.get(name, 0.0) + now - self._t_last
+            if self.device.type == "cuda":
+                peak = torch.cuda.max_memory_allocated(self.device)
+                self.peak_bytes[name] = max(self.peak_bytes.get(name, 0), peak)
+                torch.cuda.reset_peak_memory_stats(self.device)
         self._t_last = now
 
     # --- VSRModel ---

@@ -151,6 +151,8 @@ class TCDecoder(nn.Module):
             cfg.tc_cond_skip,
         )
 
+    compiled = False  # GPU fast path: run the layers through torch.compile (fast_convs.compile_decoder)
+
     def reset(self) -> None:
         """Forget the stream: the next `decode` is the first chunk of a new video."""
         self._mem: dict[int, Tensor] = {}
@@ -158,23 +160,11 @@ class TCDecoder(nn.Module):
 
     def _run(self, x: Tensor, frames_hr: Tensor | None = None) -> Tensor:
         """x (B, T, C, h, w) -> (B, T', 3, H, W), all frames of each layer at once; MemBlock memory carried over.
-        frames_hr (B, T', 3, H, W): the conditioning frames for the full-resolution branch (when it exists)."""
-        b = x.shape[0]
-        y = x.flatten(0, 1)
-        for i, layer in enumerate(self.decoder):
-            if isinstance(layer, MemBlock):
-                frames = y.unflatten(0, (b, -1))
-                prev = self._mem.get(i)
-                first = torch.zeros_like(frames[:, :1]) if prev is None else prev.to(frames.dtype)[:, None]
-                past = torch.cat([first, frames[:, :-1]], dim=1)
-                self._mem[i] = frames[:, -1].detach()
-                y = layer(y, past.flatten(0, 1))
-            else:
-                y = layer(y)
-            if i == self.skip_at and self.cond_skip is not None:
-                assert frames_hr is not None
-                y = y + self.cond_skip(frames_hr.flatten(0, 1).to(y.dtype))
-        return y.unflatten(0, (b, -1))
+        frames_hr (B, T', 3, H, W): the conditioning frames for the full-resolution branch (when it exists).
+        With `compiled` set and x on CUDA, the layers run as one torch.compile'd graph (fused elementwise work)."""
+        fn = _compiled_layers() if self.compiled and x.is_cuda else _layers
+        y, self._mem = fn(self, x, self._mem, frames_hr)
+        return y
 
     def decode(self, latents: Tensor, cond: Tensor | None = None) -> Tensor:
         """Decode the next latent frames (B, T, C_lat, h, w); cond: the matching LR frames (B, 3, F, 8h, 8w)
@@ -200,3 +190,35 @@ class TCDecoder(nn.Module):
         """Whole clip: reset, then `decode`."""
         self.reset()
         return self.decode(latents, cond)
+
+
+def _layers(
+    dec: TCDecoder, x: Tensor, mem: dict[int, Tensor], frames_hr: Tensor | None
+) -> tuple[Tensor, dict[int, Tensor]]:
+    """`TCDecoder._run` as a pure function of (x, MemBlock memory) -> (frames, new memory)."""
+    b = x.shape[0]
+    y = x.flatten(0, 1)
+    new_mem: dict[int, Tensor] = {}
+    for i, layer in enumerate(dec.decoder):
+        if isinstance(layer, MemBlock):
+            frames = y.unflatten(0, (b, -1))
+            prev = mem.get(i)
+            first = torch.zeros_like(frames[:, :1]) if prev is None else prev.to(frames.dtype)[:, None]
+            past = torch.cat([first, frames[:, :-1]], dim=1)
+            new_mem[i] = frames[:, -1].detach()
+            y = layer(y, past.flatten(0, 1))
+        else:
+            y = layer(y)
+        if i == dec.skip_at and dec.cond_skip is not None:
+            assert frames_hr is not None
+            y = y + dec.cond_skip(frames_hr.flatten(0, 1).to(y.dtype))
+    return y.unflatten(0, (b, -1)), new_mem
+
+
+_COMPILED: dict[str, object] = {}
+
+
+def _compiled_layers():  # noqa: ANN202
+    if "layers" not in _COMPILED:
+        _COMPILED["layers"] = torch.compile(_layers, dynamic=False)
+    return _COMPILED["layers"]

@@ -44,6 +44,25 @@ def test_configure_switches_every_lever_and_back() -> None:
     assert bench.psnr(fast, ref) > 60  # float32 on the CPU: the same function
 
 
+@pytest.mark.filterwarnings("ignore:.*RANDOM weights")
+@pytest.mark.parametrize("compat", ["default", "official"])
+def test_uint8_output_is_the_float_output_quantised(compat: str) -> None:
+    from vsrcore.tensors import float_to_uint8
+
+    model = build_flashvsr("flashvsr-v1.1", device="cpu", dtype="fp32", allow_random_weights=True, compat=compat,
+                           overrides={"dim": 64, "ffn_dim": 64, "num_heads": 2, "num_layers": 1, "text_dim": 8,
+                                      "lq_hidden": (8, 8), "tc_channels": (8, 8, 8, 8)})  # fmt: skip
+    frames = torch.rand(21, 3, 32, 32)
+    bench.configure(model, set())  # the same settings for both runs: only the output conversion differs
+    ref = torch.cat(list(model.stream(frames.split(8), total=21)))
+    bench.configure(model, {"u8"})
+    out = torch.cat(list(model.stream(frames.split(8), total=21)))
+    assert out.dtype == torch.uint8 and out.shape == ref.shape
+    want = torch.from_numpy(float_to_uint8(ref, model.uint8_rounding)).permute(0, 3, 1, 2)
+    assert torch.equal(out, want)
+    assert bench.psnr(bench.as_float(out), ref) > 50
+
+
 def test_perf_model_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert perf_model.main(["--height", "768", "--width", "1408"]) == 0
     out = capsys.readouterr().out

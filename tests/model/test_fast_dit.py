@@ -210,3 +210,24 @@ def test_folded_lq_conv_equals_conv3d_on_cuda() -> None:
         lq.fast_convs = True
         fast = lq(video)[0].float()
     assert float((fast - ref).norm() / ref.norm()) < 1e-2
+
+
+@pytest.mark.gpu
+def test_compiled_decoder_equals_eager_on_cuda() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from model.flashvsr.fast_convs import compile_decoder
+
+    torch.manual_seed(0)
+    dec = TCDecoder(channels=(64, 32, 32, 32)).cuda().to(torch.bfloat16).eval()
+    channels_last_decoder(dec)
+    lat = [torch.randn(1, 1, 16, 8, 12, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
+    cond = [torch.rand(1, 3, n, 64, 96, device="cuda", dtype=torch.bfloat16) * 2 - 1 for n in (1, 4, 4)]
+    outs = {}
+    with torch.no_grad():
+        for on in (False, True):
+            compile_decoder(dec, on)
+            dec.reset()
+            outs[on] = torch.cat([dec.decode(x, c) for x, c in zip(lat, cond, strict=True)], dim=1).float()
+    assert outs[True].shape == outs[False].shape == (1, 9, 3, 64, 96)
+    assert float((outs[True] - outs[False]).norm() / outs[False].norm()) < 1e-2
