@@ -14,7 +14,7 @@ shift
 read -r -a stages <<<"${STAGES:-0 1 2 3 decoder export}"
 cmd=${FLASHVSR:-flashvsr}
 common=(--data "$@" --split train --out "$run" --preset flashvsr-tiny --crop 128 --workers "${WORKERS:-8}"
-        --degradation realbasicvsr,bicubic --target source --seed 0 --resume --log-every 50)
+        --degradation realbasicvsr,bicubic --target source --seed "${SEED:-0}" --resume --log-every 50)
 
 for stage in "${stages[@]}"; do
   case $stage in
