@@ -32,7 +32,8 @@ def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_records_cover_every_method_clip_and_metric(bench_out: Path) -> None:
     df = pd.read_parquet(bench_out / "results.parquet")
     assert set(df["method"]) == {"bicubic", "ffmpeg-lanczos", "flashvsr-tiny", "flashvsr-v1.1"}
-    assert set(df["metric"]) == {"psnr", "lpips", "fps"}  # peak GPU memory: CUDA only
+    # peak GPU memory: CUDA only; peak RSS: of the command method's child process (ffmpeg-lanczos)
+    assert set(df["metric"]) == {"psnr", "lpips", "fps", "peak_rss_gb"}
     assert df.groupby(["method", "clip", "metric"]).size().max() == 1
     # flashvsr-tiny runs from its bundled weights; the official model's weights are absent here
     psnr = df[(df["metric"] == "psnr") & (df["method"] != "flashvsr-v1.1")]
