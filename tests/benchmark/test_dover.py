@@ -92,7 +92,6 @@ def test_views_match_official_code(official: dict, name: str) -> None:
         assert v.double().std().item() == pytest.approx(ref["std"], abs=1e-6)
 
 
-@pytest.mark.slow
 def test_scores_match_official_code(official: dict, weights_dir: Path) -> None:
     """Our pipeline, loading the seeded DOVER.pth through the registry, on upstream's draws: head maps, raw
     scores and all three published scales within 1e-4 of the official code (fp32, CPU)."""
