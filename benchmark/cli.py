@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 
@@ -170,11 +171,12 @@ def run(args: argparse.Namespace) -> int:
         dataset_options=settings,
     )
     _say_missing(methods, commands)
+    start = time.monotonic()
     summary = run_bench(cfg)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
     print(
         f"{summary.records} records written to {cfg.out} ({counts}; {summary.skipped_clips} clips already done, "
-        f"{summary.method_failures} method failures)"
+        f"{summary.method_failures} method failures) in {time.monotonic() - start:.0f} s"
     )
     if not args.no_leaderboard:
         from leaderboard import write_leaderboard
