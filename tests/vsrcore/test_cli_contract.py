@@ -81,7 +81,9 @@ def test_list_prints_one_line_per_entry_without_heavy_imports(kind: str) -> None
         f"heavy = sorted(set({HEAVY!r}) & set(sys.modules))\n"
         f"names = list(getattr(importlib.import_module('{module}'), '{attr}'))\n"
         "names = [getattr(n, 'name', n) for n in names]\n"
-        "import json; print(json.dumps({'rc': rc, 'out': buf.getvalue(), 'heavy': heavy, 'names': names, "
+        # `list models` also lists the external methods bench runs from a checkout (benchmark.external_methods)
+        + ("from benchmark.external_methods import PRESETS\nnames += list(PRESETS)\n" if kind == "models" else "")
+        + "import json; print(json.dumps({'rc': rc, 'out': buf.getvalue(), 'heavy': heavy, 'names': names, "
         "'seconds': seconds}))"
     )
     r = _python(code)
