@@ -74,6 +74,7 @@ def _say_missing(methods: list[str], commands: dict[str, Any]) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the bench arguments."""
     from benchmark.runner import SUITES
+    from vsrcore.cliargs import add_method_dirs
 
     parser.add_argument(
         "--suite",
@@ -118,22 +119,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=TEMPLATE",
         help="add a command method: a shell template with {input} {output} {scale} {ffmpeg}",
     )
-    parser.add_argument(
-        "--method-dir",
-        dest="method_dirs",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="run an external method from your checkout of it: dove, seedvr2-3b, seedvr2-7b, star (repeatable; "
+    add_method_dirs(
+        parser,
+        "run an external method from your checkout of it: dove, seedvr2-3b, seedvr2-7b, star (repeatable; "
         "adds NAME to the methods)",
-    )
-    parser.add_argument(
-        "--method-python",
-        dest="method_pythons",
-        action="append",
-        default=[],
-        metavar="NAME=PYTHON",
-        help="the python interpreter of an external method's own environment (default: python on PATH)",
+        "the python interpreter of an external method's own environment (default: python on PATH)",
     )
     parser.add_argument("--no-leaderboard", action="store_true", help="do not render the leaderboard")
     parser.add_argument("--quiet", action="store_true")

@@ -65,6 +65,17 @@ def add_output(
         _register(parser, Alias("", "-o/--out", "", "out", required=True))
 
 
+def add_method_dirs(parser: argparse.ArgumentParser, dir_help: str, python_help: str) -> None:
+    """`--method-dir NAME=PATH` and `--method-python NAME=PYTHON` (repeatable): an external method's checkout and
+    the interpreter of its own environment (`benchmark.external_methods`)."""
+    parser.add_argument(
+        "--method-dir", dest="method_dirs", action="append", default=[], metavar="NAME=PATH", help=dir_help
+    )
+    parser.add_argument(
+        "--method-python", dest="method_pythons", action="append", default=[], metavar="NAME=PYTHON", help=python_help
+    )
+
+
 def add_set(parser: argparse.ArgumentParser, help: str, *, flags: dict[str, str] | None = None) -> None:
     """Add `--set KEY=VALUE` (repeatable, destination `set`); `flags` keep old spellings as hidden aliases, each
     mapped to the key prefix its items get (`{"--option": ""}`: same keys; `{"--config": "model."}`)."""

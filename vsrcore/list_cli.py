@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vsrcore.cliargs import parse_set
+from vsrcore.cliargs import add_method_dirs, parse_set
 from vsrcore.deps import is_available
 from vsrcore.registry import Entry, Registry
 from vsrcore.weights import WEIGHTS, search_dirs, weight_status
@@ -194,21 +194,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=list(KINDS), help="; ".join(f"{k}: {v[1]}" for k, v in KINDS.items()))
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
     parser.add_argument("--data-root", help="folder holding the standard datasets, to check their layout")
-    parser.add_argument(
-        "--method-dir",
-        dest="method_dirs",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="models: your checkout of an external method (dove, seedvr2-3b, seedvr2-7b, star)",
-    )
-    parser.add_argument(
-        "--method-python",
-        dest="method_pythons",
-        action="append",
-        default=[],
-        metavar="NAME=PYTHON",
-        help="models: the python of an external method",
+    add_method_dirs(
+        parser,
+        "models: your checkout of an external method (dove, seedvr2-3b, seedvr2-7b, star)",
+        "models: the python of an external method",
     )
     parser.set_defaults(func=run)
 
