@@ -5,6 +5,7 @@ Frames are uint8 RGB (T, H, W, C). Everything is deterministic given its argumen
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,14 @@ def write_clip_with_audio(
         for pk in as_.encode():
             out.mux(pk)
     return path
+
+
+def ctrl_c_reaches_child() -> None:
+    """`preexec_fn` for a child that a test will interrupt with SIGINT: reset SIGINT to its default.
+
+    A process started in the background of a non-interactive shell (`make test &`, nohup, many CI runners)
+    inherits SIGINT as *ignored*, and Python then never raises KeyboardInterrupt: the child would run to the end
+    and the Ctrl-C contract could not be tested. With the default restored, the child's Python installs its
+    KeyboardInterrupt handler as in a terminal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

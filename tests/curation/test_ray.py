@@ -16,6 +16,7 @@ import pytest
 
 from curation.config import samples
 from curation.pipeline import curate
+from vsrcore import testing
 from vsrcore.samples import sample_path
 
 
@@ -70,7 +71,8 @@ def test_sigint_then_rerun_completes_without_duplicates(raw: Path, tmp_path: Pat
         "--quiet",
     ]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=testing.ctrl_c_reaches_child)  # fmt: skip
     deadline = time.monotonic() + 180
     staging = out / "state" / "staging"
     while time.monotonic() < deadline and proc.poll() is None and not list(staging.glob("*.json")):

@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vsrcore import testing
+
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN GENERATED: tests/reliability/run_matrix.py -->"
@@ -105,8 +107,8 @@ def flashvsr(args: list[str], *, timeout: float = 180, cwd: Path | None = None, 
     cmd = [*_UNPRIVILEGED, sys.executable, "-m", "vsrcore.cli", *args]
     t0 = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd or ROOT, env=env or _env(),
-                                start_new_session=True, text=True)  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd or ROOT, env=env or _env(), text=True,
+                                start_new_session=True, preexec_fn=testing.ctrl_c_reaches_child)  # fmt: skip
         procs: set[tuple[int, int]] = set()
         if on_start is not None:
             on_start(proc, cwd)
