@@ -200,17 +200,17 @@ def fast_forward(
     ring = None if cache is None else RingCache.of(cache, chunk_tokens)
     n_new = grid[0] // A.BLOCK[0]
     if ring is not None:
-        ring.check(n_new)
+        ring.check(cache, n_new)
     for i, block in enumerate(dit.blocks):
         if lq is not None and i < len(lq):
             tokens = tokens + lq[i]
         e = block.modulation.to(t_mod.dtype) + t_mod
-        rk, rv = ring.get(i) if ring is not None else (None, None)
+        rk, rv = ring.get(cache, i) if ring is not None and cache is not None else (None, None)
         ck, cv = context[i]
         tokens, kb, vb = fn(tokens, e, block_weights(block), ck, cv, cos, sin, rk, rv, grid, cfg.num_heads, cfg.eps,
                             topk, settings.local_range, settings.boundary, compiled)  # fmt: skip
-        if ring is not None:
-            ring.write(i, kb, vb)
+        if ring is not None and cache is not None:
+            ring.write(cache, i, kb, vb)
     if ring is not None:
         ring.written += n_new
     return dit.unpatchify(dit.head(tokens, t), grid)
@@ -224,10 +224,11 @@ class RingCache:
     copied into a concatenation), then writes its chunk over the oldest slot: the official eviction (one chunk
     dropped per call once the cache holds more than int(kv_ratio)) with slots = max(int(kv_ratio), 2) and at most
     `slots` chunks kept, 3/4 of the memory of the module path's cache views. Kept on the KVCache as `fast_ring`;
-    a cache filled by the module path cannot be continued here (and vice versa).
+    a cache filled by the module path cannot be continued here (and vice versa). The ring holds no reference back
+    to its cache (the cache is passed to each call), so a finished stream's gigabytes of slots are freed as soon as
+    the cache is dropped, without waiting for Python's cycle collector.
     """
 
-    cache: KVCache
     slots: int
     chunk: int
     written: int = 0
@@ -239,7 +240,7 @@ class RingCache:
             return ring
         if cache.keys:
             raise ValueError("this KV cache was filled by the module path; the fast path cannot continue it")
-        ring = cls(cache, max(cache.kv_len, 2), chunk_tokens)
+        ring = cls(max(cache.kv_len, 2), chunk_tokens)
         cache.fast_ring = ring  # type: ignore[attr-defined]
         return ring
 
@@ -247,30 +248,30 @@ class RingCache:
     def valid(self) -> int:
         return min(self.written, self.slots)
 
-    def check(self, n_new: int) -> None:
+    def check(self, cache: KVCache, n_new: int) -> None:
         """Refuse a call whose official eviction the ring cannot reproduce (more than one chunk dropped)."""
         total = self.valid + n_new
-        official = total - 1 if total > self.cache.kv_len else total
+        official = total - 1 if total > cache.kv_len else total
         if official != min(total, self.slots):
             kept = min(total, self.slots)
             raise ValueError(f"the fast path's cache keeps {kept} chunks where the official eviction keeps "
-                             f"{official} ({n_new} new chunks, kv_len {self.cache.kv_len})")  # fmt: skip
+                             f"{official} ({n_new} new chunks, kv_len {cache.kv_len})")  # fmt: skip
 
-    def get(self, layer: int) -> tuple[Tensor | None, Tensor | None]:
+    def get(self, cache: KVCache, layer: int) -> tuple[Tensor | None, Tensor | None]:
         if self.valid == 0:
             return None, None
         n = self.valid * self.chunk
-        return self.cache.keys[layer][:, :, :n], self.cache.values[layer][:, :, :n]  # type: ignore[index]
+        return cache.keys[layer][:, :, :n], cache.values[layer][:, :, :n]  # type: ignore[index]
 
-    def write(self, layer: int, kb: Tensor, vb: Tensor) -> None:
+    def write(self, cache: KVCache, layer: int, kb: Tensor, vb: Tensor) -> None:
         n_new = kb.shape[2] // self.chunk
-        if layer >= len(self.cache.keys):
+        if layer >= len(cache.keys):
             shape = (*kb.shape[:2], self.slots * self.chunk, kb.shape[3])
-            self.cache.keys.append(kb.new_empty(shape))
-            self.cache.values.append(vb.new_empty(shape))
+            cache.keys.append(kb.new_empty(shape))
+            cache.values.append(vb.new_empty(shape))
         for j in range(max(0, n_new - self.slots), n_new):
             slot = (self.written + j) % self.slots
             dst = slice(slot * self.chunk, (slot + 1) * self.chunk)
             src = slice(j * self.chunk, (j + 1) * self.chunk)
-            self.cache.keys[layer][:, :, dst] = kb[:, :, src]  # type: ignore[index]
-            self.cache.values[layer][:, :, dst] = vb[:, :, src]  # type: ignore[index]
+            cache.keys[layer][:, :, dst] = kb[:, :, src]  # type: ignore[index]
+            cache.values[layer][:, :, dst] = vb[:, :, src]  # type: ignore[index]
