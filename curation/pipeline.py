@@ -27,7 +27,7 @@ import numpy as np
 from curation.config import CurationConfig
 from curation.ops.segments import merge_segments
 from curation.stages import AnalyseStage, ExportStage, ModelScoreStage, PhotoStage, ProbeStage, Stage
-from vsrcore.atomic import write_json_atomic
+from vsrcore.atomic import finished_files, write_json_atomic
 from vsrcore.hashing import content_id, make_id
 from vsrcore.media_kind import media_kind
 
@@ -158,8 +158,8 @@ def curate(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     sources = discover(inputs)
-    done = {p.stem for p in _state(out, "sources").glob("*.json")} | {
-        p.stem for p in _state(out, "quarantine").glob("*.json")
+    done = {p.stem for p in finished_files(_state(out, "sources"), ".json")} | {
+        p.stem for p in finished_files(_state(out, "quarantine"), ".json")
     }
     todo = [s for s in sources if s["source_id"] not in done]
     timings["discover"] = time.perf_counter() - t0

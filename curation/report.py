@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from curation.config import CurationConfig
-from vsrcore.atomic import atomic_path
+from vsrcore.atomic import atomic_path, finished_files
 
 
 def _rows(out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     decided, quarantined = [], []
-    for path in sorted((out / "state" / "sources").glob("*.json")):
+    for path in finished_files(out / "state" / "sources", ".json"):
         for row in json.loads(path.read_text())["rows"]:
             decided.append(row)
-    for path in sorted((out / "state" / "quarantine").glob("*.json")):
+    for path in finished_files(out / "state" / "quarantine", ".json"):
         for row in json.loads(path.read_text())["rows"]:
             quarantined.append(row)
     return decided, quarantined

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vsrcore.atomic import atomic_path, write_json_atomic
+from vsrcore.atomic import atomic_path, finished_files, write_json_atomic
 from vsrcore.errors import DISK_FULL, DiskFull, MediaError, UserFacingError
 from vsrcore.hashing import content_id, make_id
 from vsrcore.media_kind import media_kind
@@ -241,7 +241,7 @@ def write_manifest(out: Path) -> int:
     import pandas as pd
 
     rows = []
-    for path in sorted((out / "records").glob("*.json")):
+    for path in finished_files(out / "records", ".json"):
         rec = json.loads(path.read_text())
         rows.append(
             {

@@ -16,6 +16,12 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
 
 
+def finished_files(folder: Path, suffix: str) -> list[Path]:
+    """The files `folder/*{suffix}` that were renamed into place, sorted: `temp_sibling` names (hidden, still being
+    written, or left by a killed process) are not results, although a plain `glob('*' + suffix)` matches them."""
+    return sorted(p for p in folder.glob(f"*{suffix}") if not p.name.startswith("."))
+
+
 @contextmanager
 def atomic_path(path: str | Path, verify: Callable[[Path], object] | None = None) -> Iterator[Path]:
     """Yield a temporary path to write; on success it is renamed to `path`, on error it is removed.

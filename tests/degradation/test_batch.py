@@ -18,6 +18,7 @@ import pytest
 from degradation.batch import DegradeSettings, run
 from degradation.pipeline import replay
 from vsrcore import testing
+from vsrcore.atomic import finished_files
 from vsrcore.samples import sample_path
 from vsrcore.shards import ShardWriter
 from vsrcore.video.decode import read_frames
@@ -78,11 +79,11 @@ def test_killed_run_resumes_without_duplicates(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "vsrcore.cli", "degrade", str(src), str(out), "--quiet", "--clip-frames", "8"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "records").glob("*.json"))) < 2:
+    while time.monotonic() < deadline and len(finished_files(out / "records", ".json")) < 2:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished_before = {p.name for p in (out / "records").glob("*.json")}
+    finished_before = {p.name for p in finished_files(out / "records", ".json")}
     assert 2 <= len(finished_before) < 8
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

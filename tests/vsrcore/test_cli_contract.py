@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from vsrcore import testing
+from vsrcore.atomic import finished_files
 from vsrcore.cli import build_parser, main
 from vsrcore.cliargs import resolve_aliases
 from vsrcore.samples import sample_path
@@ -302,12 +303,12 @@ def test_sigint_exits_130_in_one_line_and_keeps_finished_clips(tmp_path: Path) -
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             preexec_fn=testing.ctrl_c_reaches_child)  # fmt: skip
     deadline = time.monotonic() + 90
-    while not list((out / "records").glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
+    while not finished_files(out / "records", ".json") and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the command ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "flashvsr degrade: interrupted"
-    done = len(list((out / "records").glob("*.json")))
+    done = len(finished_files(out / "records", ".json"))
     assert 0 < done < 50 and len(pd.read_parquet(out / "manifest.parquet")) == done
