@@ -7,7 +7,8 @@ What changes against the module path (`transformer.py`), all without changing th
   KV-cache append, the official block selection (`attention.flashvsr_block_mask`, reused as is: pooled scores,
   locality window, softmax, top-k) and its FlexAttention `BlockMask`, the block-sparse FlexAttention kernel itself
   (selected tiles only), cross-attention and the FFN are traced into one graph and fused by Inductor;
-- the KV cache is a ring of preallocated chunk slots (`RingCache`): no concatenation per layer, 3/4 of the memory.
+- the KV cache is a ring of preallocated chunk slots (`RingCache`): no concatenation per layer, 3/4 of the memory;
+  optionally 8-bit (`KVCache(bits=8)`: int8 with a float32 scale per head and token, half again).
 
 Off the GPU (or with `compile=False`) the same block function runs eagerly and attention goes through the
 reference backend, so CPU tests compare this restructuring with the module path (`tests/model/test_fast_dit.py`).
@@ -232,6 +233,7 @@ class RingCache:
     slots: int
     chunk: int
     written: int = 0
+    dtype: torch.dtype | None = None  # of the keys/values written (what an 8-bit cache is read back as)
 
     @classmethod
     def of(cls, cache: KVCache, chunk_tokens: int) -> RingCache:
@@ -261,17 +263,46 @@ class RingCache:
         if self.valid == 0:
             return None, None
         n = self.valid * self.chunk
-        return cache.keys[layer][:, :, :n], cache.values[layer][:, :, :n]  # type: ignore[index]
+        k, v = cache.keys[layer][:, :, :n], cache.values[layer][:, :, :n]  # type: ignore[index]
+        if cache.bits == 8:
+            assert self.dtype is not None
+            k = dequantize_int8(k, cache.key_scales[layer][:, :, :n], self.dtype)
+            v = dequantize_int8(v, cache.value_scales[layer][:, :, :n], self.dtype)
+        return k, v
 
     def write(self, cache: KVCache, layer: int, kb: Tensor, vb: Tensor) -> None:
         n_new = kb.shape[2] // self.chunk
+        self.dtype = kb.dtype
+        eight = cache.bits == 8
         if layer >= len(cache.keys):
             shape = (*kb.shape[:2], self.slots * self.chunk, kb.shape[3])
-            cache.keys.append(kb.new_empty(shape))
-            cache.values.append(vb.new_empty(shape))
+            cache.keys.append(kb.new_empty(shape, dtype=torch.int8 if eight else kb.dtype))
+            cache.values.append(vb.new_empty(shape, dtype=torch.int8 if eight else vb.dtype))
+            if eight:
+                cache.key_scales.append(kb.new_empty((*shape[:3], 1), dtype=torch.float32))
+                cache.value_scales.append(vb.new_empty((*shape[:3], 1), dtype=torch.float32))
         for j in range(max(0, n_new - self.slots), n_new):
             slot = (self.written + j) % self.slots
             dst = slice(slot * self.chunk, (slot + 1) * self.chunk)
             src = slice(j * self.chunk, (j + 1) * self.chunk)
-            cache.keys[layer][:, :, dst] = kb[:, :, src]  # type: ignore[index]
-            cache.values[layer][:, :, dst] = vb[:, :, src]  # type: ignore[index]
+            if eight:
+                for store, scales, x in ((cache.keys, cache.key_scales, kb), (cache.values, cache.value_scales, vb)):
+                    q, scale = quantize_int8(x[:, :, src])
+                    store[layer][:, :, dst] = q  # type: ignore[index]
+                    scales[layer][:, :, dst] = scale
+            else:
+                cache.keys[layer][:, :, dst] = kb[:, :, src]  # type: ignore[index]
+                cache.values[layer][:, :, dst] = vb[:, :, src]  # type: ignore[index]
+
+
+def quantize_int8(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Symmetric int8 per last-dim vector: x (..., D) -> (q int8 (..., D), scale float32 (..., 1)), x ~ q * scale
+    with |error| <= scale / 2 = amax / 254 per vector."""
+    xf = x.float()
+    scale = xf.abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(torch.float32).tiny) / 127.0
+    return torch.round(xf / scale).clamp_(-127, 127).to(torch.int8), scale
+
+
+def dequantize_int8(q: Tensor, scale: Tensor, dtype: torch.dtype) -> Tensor:
+    """The inverse of `quantize_int8`, in float32 then cast to `dtype`."""
+    return (q.float() * scale).to(dtype)

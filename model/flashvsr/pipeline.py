@@ -193,6 +193,7 @@ class FlashVSRModel(VSRModel):
         # True: push/flush return uint8 frames (T, C, H, W), converted on the device with `uint8_rounding`, so the
         # host copy moves a quarter of the bytes (float32 [0, 1] frames otherwise, the VSRModel default)
         self.output_uint8 = False
+        self.kv_bits = 16  # 8: int8 KV cache with per-vector scales (fast DiT path only; see transformer.KVCache)
         self._staging: Tensor | None = None  # pinned host buffer of the device -> host output copy
         self.reset()
 
@@ -407,7 +408,7 @@ class FlashVSRModel(VSRModel):
         st = self._states[k]
         self._load(st)
         if st.cache is None:
-            st.cache = KVCache.from_ratio(self.kv_ratio)
+            st.cache = KVCache.from_ratio(self.kv_ratio, bits=self.kv_bits)
         th, tw = hr_lq.shape[-2:]
         with torch.no_grad():
             clip = (hr_lq * 2 - 1).to(self.dtype).transpose(0, 1)[None]  # (1, C, t, H, W) in [-1, 1]

@@ -67,19 +67,30 @@ class KVCache:
 
     Official eviction: after a call, if the cache holds more than `kv_len` = int(kv_ratio) 2-frame chunks, the
     oldest *one* chunk is dropped (so with kv_len < 3 the 3-chunk first call leaves 2 chunks).
+
+    `bits=8` (the GPU fast path only, `fast_dit.RingCache`): keys and values are kept as int8 with one float32
+    scale per (head, token) vector in `key_scales` / `value_scales`, half the memory of bf16; the module path
+    (the reference) refuses it.
     """
 
     kv_len: int = 3
     keys: list[Tensor | None] = field(default_factory=list)
     values: list[Tensor | None] = field(default_factory=list)
+    bits: int = 16
+    key_scales: list[Tensor] = field(default_factory=list)
+    value_scales: list[Tensor] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.bits not in (8, 16):
+            raise ValueError(f"KV cache bits must be 8 or 16, not {self.bits}")
 
     @classmethod
-    def from_ratio(cls, kv_ratio: float) -> KVCache:
-        return cls(kv_len=int(kv_ratio))
+    def from_ratio(cls, kv_ratio: float, bits: int = 16) -> KVCache:
+        return cls(kv_len=int(kv_ratio), bits=bits)
 
     def reset(self) -> None:
-        self.keys.clear()
-        self.values.clear()
+        for held in (self.keys, self.values, self.key_scales, self.value_scales):
+            held.clear()
 
     def get(self, layer: int) -> tuple[Tensor | None, Tensor | None]:
         if layer < len(self.keys):
@@ -87,6 +98,8 @@ class KVCache:
         return None, None
 
     def put(self, layer: int, k: Tensor, v: Tensor, chunk_tokens: int) -> None:
+        if self.bits != 16:
+            raise ValueError("an 8-bit KV cache is a fast-path option (attention backend 'fast' on the GPU path)")
         if k.shape[2] // chunk_tokens > self.kv_len:
             k, v = k[:, :, chunk_tokens:], v[:, :, chunk_tokens:]
         while len(self.keys) <= layer:

@@ -14,8 +14,9 @@ from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT
 
 
-def _stream(dit: WanDiT, backend: str, steps: list[torch.Tensor], lqs: list[torch.Tensor], ctx: torch.Tensor):  # noqa: ANN202
-    cache = KVCache.from_ratio(3.0)
+def _stream(dit: WanDiT, backend: str, steps: list[torch.Tensor], lqs: list[torch.Tensor], ctx: torch.Tensor,  # noqa: ANN202
+            bits: int = 16):  # fmt: skip
+    cache = KVCache.from_ratio(3.0, bits=bits)
     settings = AttentionSettings(topk_ratio=0.6, local_range=3, backend=backend)
     outs, offset = [], 0
     with torch.no_grad():
@@ -52,9 +53,11 @@ def test_fast_dit_streams_like_the_module_path_on_cpu() -> None:
         _stream_more(dit, ref_cache, steps[1], lqs[1], ctx)
 
 
-def _stream_more(dit: WanDiT, cache: KVCache, x: torch.Tensor, lq: torch.Tensor, ctx: torch.Tensor) -> None:
+def _stream_more(
+    dit: WanDiT, cache: KVCache, x: torch.Tensor, lq: torch.Tensor, ctx: torch.Tensor, backend: str = "fast"
+) -> None:
     with torch.no_grad():
-        dit(x, ctx, lq=lq, cache=cache, attention=AttentionSettings(backend="fast"))
+        dit(x, ctx, lq=lq, cache=cache, attention=AttentionSettings(backend=backend))
 
 
 def test_ring_cache_follows_the_official_eviction() -> None:
@@ -92,6 +95,33 @@ def test_a_dropped_fast_cache_is_freed_at_once_without_the_cycle_collector() -> 
         assert slots() is None
     finally:
         gc.enable()
+
+
+def test_int8_round_trip_error_is_at_most_half_a_step_per_vector() -> None:
+    from model.flashvsr.fast_dit import dequantize_int8, quantize_int8
+
+    x = torch.randn(2, 3, 50, 16, dtype=torch.float64) * torch.logspace(-3, 3, 50, dtype=torch.float64)[:, None]
+    q, scale = quantize_int8(x)
+    assert q.dtype == torch.int8 and scale.shape == (2, 3, 50, 1)
+    err = (dequantize_int8(q, scale, torch.float64) - x).abs()
+    assert (err <= x.abs().amax(-1, keepdim=True) / 254 * (1 + 1e-5)).all()
+    assert (q.abs().amax(-1) == 127).all()  # each vector uses the full int8 range
+
+
+def test_8_bit_kv_cache_streams_close_to_the_16_bit_cache_on_the_fast_path() -> None:
+    cfg = FlashVSRConfig.from_name("tiny")
+    torch.manual_seed(0)
+    dit = WanDiT(cfg).eval().requires_grad_(False)
+    steps, lqs, ctx = _inputs(cfg, "cpu", torch.float32)
+    outs16, full = _stream(dit, "fast", steps, lqs, ctx)
+    outs8, eight = _stream(dit, "fast", steps, lqs, ctx, bits=8)
+    for a, b in zip(outs16, outs8, strict=True):
+        rel = ((b - a).norm() / a.norm()).item()
+        assert rel < 2e-2, rel  # the first step has no cache: equal; later steps read the quantized chunks
+    assert eight.keys[0].dtype == torch.int8 and eight.key_scales[0].shape[-1] == 1
+    assert eight.keys[0].shape == full.keys[0].shape and eight.keys[0].element_size() == 1
+    with pytest.raises(ValueError, match="8-bit KV cache is a fast-path option"):
+        _stream_more(dit, KVCache(bits=8), steps[0], lqs[0], ctx, backend="reference")
 
 
 def test_merge_partial_attention_equals_attention_over_all_keys() -> None:
@@ -215,6 +245,22 @@ def test_compiled_fast_dit_equals_module_path_on_cuda() -> None:
     for a, b in zip(fast, ref, strict=True):
         rel = float((a.float() - b.float()).norm() / b.float().norm())
         assert rel < 1e-2, rel
+
+
+@pytest.mark.gpu
+def test_compiled_fast_dit_with_the_8_bit_cache_stays_close_on_cuda() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cfg = FlashVSRConfig.from_name("official", num_layers=2)
+    torch.manual_seed(0)
+    dit = WanDiT(cfg).cuda().to(torch.bfloat16).eval().requires_grad_(False)
+    steps, lqs, ctx = _inputs(cfg, "cuda", torch.bfloat16, h=32, w=64)
+    full, _ = _stream(dit, "fast", steps, lqs, ctx)
+    eight, cache = _stream(dit, "fast", steps, lqs, ctx, bits=8)
+    assert cache.keys[0].dtype == torch.int8
+    for a, b in zip(eight, full, strict=True):
+        rel = float((a.float() - b.float()).norm() / b.float().norm())
+        assert rel < 2e-2, rel
 
 
 @pytest.mark.gpu
