@@ -19,13 +19,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.config import OFFICIAL_PRESETS, FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from vsrcore.errors import UserFacingError
 
 
 OFFICIAL = "official"  # the value of --init STAGE=official
-OFFICIAL_PRESETS = ("flashvsr-v1", "flashvsr-v1.1")
 # run stage -> the parts of the release it stands for (stage 3: the student; decoder: the TCDecoder)
 OFFICIAL_STAGES: dict[str, tuple[str, ...]] = {"3": ("dit", "lq_proj", "context"), "decoder": ("tcdecoder",)}
 

@@ -30,6 +30,7 @@ from model.flashvsr.transformer import AttentionSettings
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
 from training.stages import lq_tokens, upsample_lq
 from training.trainer import load_dit
+from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--color-fix", default="adain", choices=["adain", "wavelet", "none"])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default=default_device())
     p.add_argument("--decoder", default=None, help="an exported bundle whose TCDecoder decodes (default: the run's)")
     args = p.parse_args(argv)
     from vsrcore.video.write import read_image_sequence, write_image_sequence

@@ -26,20 +26,21 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.config import MODEL_PRESETS, FlashVSRConfig
 from model.flashvsr.lq_proj import LQProjection
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import WanDiT
 from training import stages as S
 from training.autoencoder import TinyVideoAE
-from training.checkpoint import git_commit, latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
+from training.checkpoint import latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
 from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
 from training.losses import load_lpips
 from training.official import OFFICIAL, check_official_init, official_tensors
+from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
+from vsrcore.version import git_commit
 
 
-MODEL_PRESETS = {"flashvsr-tiny": "flashvsr-tiny", "flashvsr-v1.1": "official", "flashvsr-v1": "official-v1"}
 STAGE_DIRS = {"0": "stage0", "1": "stage1", "2": "stage2", "3": "stage3", "decoder": "decoder"}
 TRAINABLE = {
     "0": ("ae",),
@@ -276,7 +277,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
     if cfg.preset not in MODEL_PRESETS:
         raise UserFacingError(f"unknown model preset '{cfg.preset}' ({', '.join(MODEL_PRESETS)})")
     rank, world, local, own_group = _dist()
-    device = torch.device(cfg.device or (f"cuda:{local}" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(default_device(cfg.device, index=local))
     if device.type == "cuda":
         torch.cuda.set_device(device)
     model_cfg = model_config(cfg)

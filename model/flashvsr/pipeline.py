@@ -42,7 +42,7 @@ from torch import Tensor
 
 from model.base import VSRModel
 from model.flashvsr.colorfix import ColorFix, color_fix
-from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.config import MODEL_PRESETS, FlashVSRConfig
 from model.flashvsr.lq_proj import LQProjection
 from model.flashvsr.memory import MemoryPlan, default_budget, plan_memory
 from model.flashvsr.official import (
@@ -55,6 +55,7 @@ from model.flashvsr.official import (
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT
 from model.flashvsr.vae import WanVAEDecoder
+from vsrcore.device import default_device
 from vsrcore.errors import MissingWeights, UserFacingError
 
 
@@ -513,7 +514,6 @@ class FlashVSRModel(VSRModel):
 # ------------------------------------------------------------------------------------------------------------------
 # construction: presets, weights
 # ------------------------------------------------------------------------------------------------------------------
-PRESET_CONFIG = {"flashvsr-v1": "official-v1", "flashvsr-v1.1": "official", "flashvsr-tiny": "flashvsr-tiny"}
 TINY_WEIGHTS_FILE = "flashvsr-tiny.safetensors"
 BUNDLED_DIR = Path(__file__).parent / "bundled"  # the committed flashvsr-tiny weights and their model card
 
@@ -558,7 +558,7 @@ def bundle_config(path: Path) -> FlashVSRConfig:
     except Exception as e:  # noqa: BLE001 - a broken file is reported in one line
         raise UserFacingError(f"{path}: not a readable safetensors bundle ({e})") from None
     if "model_config" not in meta:
-        return FlashVSRConfig.from_name(PRESET_CONFIG["flashvsr-tiny"])
+        return FlashVSRConfig.from_name(MODEL_PRESETS["flashvsr-tiny"])
     try:
         return FlashVSRConfig.from_dict(json.loads(meta["model_config"]))
     except (TypeError, ValueError) as e:
@@ -611,14 +611,14 @@ def build_flashvsr(
     unless `allow_random_weights=True`, which initialises randomly (seeded) and marks the model `random_weights`.
     `options`: sparse_ratio, kv_ratio, local_range, backend, tile, tile_overlap, color_fix.
     """
-    if preset not in PRESET_CONFIG:
-        raise UserFacingError(f"unknown FlashVSR preset '{preset}' ({', '.join(PRESET_CONFIG)})")
+    if preset not in MODEL_PRESETS:
+        raise UserFacingError(f"unknown FlashVSR preset '{preset}' ({', '.join(MODEL_PRESETS)})")
     tiny_path = _tiny_weights(weights_dir) if preset == "flashvsr-tiny" else None
     if tiny_path is not None:
         cfg = replace(bundle_config(tiny_path), **dict(overrides or {}))
     else:
-        cfg = FlashVSRConfig.from_name(PRESET_CONFIG[preset], **dict(overrides or {}))
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        cfg = FlashVSRConfig.from_name(MODEL_PRESETS[preset], **dict(overrides or {}))
+    dev = torch.device(default_device(device))
     # Built on the target device (fast init of the official sizes); parameters drawn from an isolated, seeded RNG.
     with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []), torch.device(dev):
         torch.manual_seed(seed)
