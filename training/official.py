@@ -57,7 +57,7 @@ def official_tensors(preset: str, stage: str, model_cfg: FlashVSRConfig,
     """The release's weights for run stage `stage` ("3" or "decoder"), keyed like a training checkpoint
     (`dit.*`, `lq_proj.*`, `context`, `tcdecoder.*`), loaded strictly."""
     from model.flashvsr.weights import load_official
-    from training.trainer import load_dit
+    from training.dit import load_dit
 
     check_official_init({stage: OFFICIAL}, preset)
     parts = OFFICIAL_STAGES[stage]

@@ -28,8 +28,8 @@ from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
+from training.dit import load_dit
 from training.stages import lq_tokens, upsample_lq
-from training.trainer import load_dit
 from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 

@@ -27,13 +27,13 @@ import torch.nn as nn
 from torch import Tensor
 
 from model.flashvsr.config import MODEL_PRESETS, FlashVSRConfig
-from model.flashvsr.lq_proj import LQProjection
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import WanDiT
 from training import stages as S
 from training.autoencoder import TinyVideoAE
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
 from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
+from training.dit import load_dit
 from training.losses import load_lpips
 from training.official import OFFICIAL, check_official_init, official_tensors
 from vsrcore.device import default_device
@@ -120,15 +120,6 @@ def seeded_context(model_cfg: FlashVSRConfig, seed: int) -> Tensor:
     """The fixed prompt context of a from-scratch model: (1, 16, text_dim), seeded."""
     g = torch.Generator().manual_seed(int(seed))
     return torch.randn(1, 16, model_cfg.text_dim, generator=g)
-
-
-def load_dit(model_cfg: FlashVSRConfig, tensors: dict[str, Tensor] | None = None) -> tuple[WanDiT, LQProjection]:
-    """A DiT and its LQ projection, with a checkpoint's `dit.*` / `lq_proj.*` weights when given."""
-    dit, lq_proj = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
-    if tensors is not None:
-        dit.load_state_dict(part_state(tensors, "dit"))
-        lq_proj.load_state_dict(part_state(tensors, "lq_proj"))
-    return dit, lq_proj
 
 
 def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, nn.Module], Tensor | None, dict]:
