@@ -57,7 +57,7 @@ class RunSampler:
         self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
         if decoder is not None:
-            from model.flashvsr.pipeline import bundle_config, load_bundle_part
+            from model.flashvsr.build import bundle_config, load_bundle_part
 
             self.tc = TCDecoder.from_config(bundle_config(dec))
             load_bundle_part(self.tc, dec, "tcdecoder")
