@@ -116,10 +116,13 @@ def build_flashvsr(
 ) -> FlashVSRModel:
     """A FlashVSR upscaler for a preset (`flashvsr-v1`, `flashvsr-v1.1`, `flashvsr-tiny`), with weights.
 
-    Official presets load the released files strictly (MissingWeights names any absent file); `flashvsr-tiny` has
-    no released weights and looks for `flashvsr-tiny/flashvsr-tiny.safetensors`. Without weights the build fails,
-    unless `allow_random_weights=True`, which initialises randomly (seeded) and marks the model `random_weights`.
-    `options`: sparse_ratio, kv_ratio, local_range, backend, tile, tile_overlap, color_fix.
+    Official presets load the released files strictly, only those the mode reads (MissingWeights names any absent
+    file). `flashvsr-tiny` has no released weights: it loads a trained single-file bundle, the first of
+    `flashvsr-tiny/flashvsr-tiny.safetensors` or `flashvsr-tiny.safetensors` in the weights directories, else the
+    bundle committed in model/flashvsr/bundled/, and takes its FlashVSRConfig from the bundle's metadata. Without
+    weights the build fails, unless `allow_random_weights=True`, which initialises randomly (seeded), uses a seeded
+    random prompt context and marks the model `random_weights`. `options`: the other FlashVSRModel arguments
+    (sparse_ratio, kv_ratio, local_range, backend, tile, tile_overlap, color_fix, compat, max_memory, context).
     """
     if preset not in MODEL_PRESETS:
         raise UserFacingError(f"unknown FlashVSR preset '{preset}' ({', '.join(MODEL_PRESETS)})")
