@@ -137,31 +137,9 @@ def build_flashvsr(
         torch.manual_seed(seed)
         model = FlashVSRModel(cfg, scale=scale, mode=mode, device=dev, dtype=_dtype(dtype, dev), seed=seed,
                               name=preset, **options)  # fmt: skip
-    if preset == "flashvsr-tiny":
-        if tiny_path is not None:
-            load_bundle(model, tiny_path)
-            return model.to_device()
-        missing = MissingWeights(
-            preset,
-            [f"flashvsr-tiny/{TINY_WEIGHTS_FILE}"],
-            [str(d) for d in _search(weights_dir)],
-            "nowhere yet (no trained flashvsr-tiny weights exist; train them with `flashvsr train`, or pass "
-            "--allow-random-weights for a smoke test)",
-        )
-    else:
-        from model.flashvsr.weights import MODE_PARTS, load_official, mode_files
-        from vsrcore.weights import resolve_weights
-
-        try:  # only the files this mode uses (tiny modes never read the Wan VAE)
-            paths = resolve_weights(preset, weights_dir, files=mode_files(mode))
-        except MissingWeights as e:
-            missing = e
-        else:
-            parts = {p: m for p, m in model.modules().items() if p in MODE_PARTS[mode]}
-            ctx = load_official(parts, paths, cfg.text_dim)
-            assert ctx is not None
-            model.set_context(ctx)
-            return model.to_device()
+    missing = _load_weights(model, preset, weights_dir, tiny_path)
+    if missing is None:
+        return model.to_device()
     if not allow_random_weights:
         raise missing
     warnings.warn(
@@ -170,6 +148,35 @@ def build_flashvsr(
     model.random_weights = True
     model.set_context(_random_context(cfg, seed))
     return model.to_device()
+
+
+def _load_weights(
+    model: FlashVSRModel, preset: str, weights_dir: str | Path | None, tiny_path: Path | None
+) -> MissingWeights | None:
+    """Load the preset's weights (and prompt context) into `model`; what is missing when they are not there."""
+    if preset == "flashvsr-tiny":
+        if tiny_path is not None:
+            load_bundle(model, tiny_path)
+            return None
+        return MissingWeights(
+            preset,
+            [f"flashvsr-tiny/{TINY_WEIGHTS_FILE}"],
+            [str(d) for d in _search(weights_dir)],
+            "nowhere yet (no trained flashvsr-tiny weights exist; train them with `flashvsr train`, or pass "
+            "--allow-random-weights for a smoke test)",
+        )
+    from model.flashvsr.weights import MODE_PARTS, load_official, mode_files
+    from vsrcore.weights import resolve_weights
+
+    try:  # only the files this mode uses (tiny modes never read the Wan VAE)
+        paths = resolve_weights(preset, weights_dir, files=mode_files(model.mode))
+    except MissingWeights as e:
+        return e
+    parts = {p: m for p, m in model.modules().items() if p in MODE_PARTS[model.mode]}
+    ctx = load_official(parts, paths, model.cfg.text_dim)
+    assert ctx is not None
+    model.set_context(ctx)
+    return None
 
 
 def _search(weights_dir: str | Path | None) -> list[Path]:

@@ -52,6 +52,18 @@ MODES = ("tiny", "tiny-long", "full")
 COMPAT = ("default", "official")
 
 
+def _check_arguments(mode: str, compat: str, tile: int | None, scale: int) -> None:
+    """One-line errors for a FlashVSRModel's mode, compat, tile and scale."""
+    if mode not in MODES:
+        raise UserFacingError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if compat not in COMPAT:
+        raise UserFacingError(f"unknown compat '{compat}' (choose from {', '.join(COMPAT)})")
+    if compat == "official" and tile:
+        raise UserFacingError("--compat official runs untiled, as the release does; drop --tile")
+    if scale < 1:
+        raise UserFacingError(f"scale must be a positive integer, got {scale}")
+
+
 class FlashVSRModel(VSRModel):
     """FlashVSR streaming upscaler; see the module docstring. Build with `build.build_flashvsr` (presets, weights)."""
 
@@ -79,14 +91,7 @@ class FlashVSRModel(VSRModel):
         compat: str = "default",
         max_memory: int | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise UserFacingError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
-        if compat not in COMPAT:
-            raise UserFacingError(f"unknown compat '{compat}' (choose from {', '.join(COMPAT)})")
-        if compat == "official" and tile:
-            raise UserFacingError("--compat official runs untiled, as the release does; drop --tile")
-        if scale < 1:
-            raise UserFacingError(f"scale must be a positive integer, got {scale}")
+        _check_arguments(mode, compat, tile, scale)
         self.cfg, self.scale, self.mode, self.name = cfg, int(scale), mode, name
         self.device, self.dtype = torch.device(device), dtype
         self.random_weights = random_weights
