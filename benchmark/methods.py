@@ -16,8 +16,7 @@ from __future__ import annotations
 import math
 import shlex
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -271,34 +270,3 @@ def _ffmpeg() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def method_names() -> list[str]:
-    """Every runnable method name: registered models, command methods, then external presets."""
-    from benchmark.external_methods import PRESETS
-    from model import MODELS
-
-    return MODELS.names() + sorted(COMMAND_METHODS) + list(PRESETS)
-
-
-def make_method(
-    name: str,
-    scale: int,
-    *,
-    device: str | None = None,
-    weights_dir: str | None = None,
-    commands: Mapping[str, str | CommandMethod] | None = None,
-) -> ModelMethod | CommandMethod:
-    """The method called `name`: a model, a command method or an external preset. `commands` adds user templates
-    and configured command methods (an external preset bound to its checkout ...), given at any scale."""
-    from benchmark.external_methods import PRESETS, external_method
-    from model import MODELS
-
-    templates = {**COMMAND_METHODS, **(commands or {})}
-    if name in templates:
-        given = templates[name]
-        return replace(given, scale=scale) if isinstance(given, CommandMethod) else CommandMethod(name, given, scale)
-    if name in PRESETS:
-        return external_method(name, scale)  # no checkout: every cell is recorded as missing, with the reason
-    MODELS.spec(name)  # KeyError with suggestions for an unknown name
-    return ModelMethod(name, scale, device, weights_dir)

@@ -19,11 +19,9 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 from vsrcore.atomic import atomic_path
 from vsrcore.errors import UserFacingError
 from vsrcore.hashing import file_sha256
+from vsrcore.version import git_commit
 
 
 STATUSES = ("ok", "not-applicable", "missing-weights", "missing-dependency", "error")
@@ -125,20 +124,6 @@ def record_from_outcome(
     )
 
 
-@cache
-def git_commit(repo: str | None = None) -> str:
-    """HEAD of the project's git checkout ('+dirty' when it has uncommitted changes), or 'unknown'."""
-    cwd = repo or str(Path(__file__).resolve().parents[1])
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=cwd, capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def package_versions(packages: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str]:
     """Installed versions of `packages` (absent ones omitted)."""
     out = {}
@@ -159,7 +144,7 @@ def provenance(
 ) -> dict[str, Any]:
     """Provenance dict: git commit, package versions, weights checksums (file -> sha256), device, LQ seed, date."""
     return {
-        "git_commit": git_commit(),
+        "git_commit": git_commit() or "unknown",
         "versions": package_versions(),
         "weights_sha256": {str(Path(p).name): file_sha256(p) for p in (weights or {}).values()},
         "device": device,

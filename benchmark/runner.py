@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.methods import CommandMethod, ModelMethod, make_method
+from benchmark.method_catalogue import make_method
+from benchmark.methods import CommandMethod, ModelMethod
 from benchmark.metrics import metric_info
 from benchmark.records import (
     FINAL_STATUSES,
@@ -115,7 +116,7 @@ def plan(cfg: BenchConfig) -> list[_Stage]:
     """Check every name and folder of `cfg` before any work: BenchInputError (one line, the closest valid names for
     an unknown one) or DatasetError naming the first problem. Returns the stages to run."""
     from benchmark.datasets import DATASETS, check_name, get_dataset, user_dataset
-    from benchmark.methods import method_names
+    from benchmark.method_catalogue import method_names
     from benchmark.metrics import METRICS
 
     for m in cfg.metrics:

@@ -18,6 +18,7 @@ import glob
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -143,10 +144,58 @@ def curate(
     num_cpus: int | None = None,
 ) -> dict[str, Any]:
     """Curate `inputs` into the shard directory `out`; returns a summary of counts and timings."""
-    from curation.scorers import SCORERS, check_required
+    from curation.scorers import check_required
 
     out = Path(out)
     check_required(list(require), weights_dir)  # before any work: exact missing files
+    config, scorers, skipped = _usable_scorers(config, weights_dir)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sources, todo = _pending(inputs, out)
+    timings["discover"] = time.perf_counter() - t0
+    _log(
+        progress,
+        f"curate: {len(sources)} inputs, {len(sources) - len(todo)} already done, {len(todo)} to do; "
+        f"scorers: {', '.join(scorers) or 'none'}"
+        + (f" (skipped, weights missing: {', '.join(skipped)})" if skipped else ""),
+    )
+    run = _executor(backend, address, num_cpus, progress)
+    model_stage: list[Stage] = (
+        [ModelScoreStage(config=config, scorer_names=tuple(scorers), weights_dir=weights_dir)] if scorers else []
+    )
+    t0 = time.perf_counter()
+    video_rows = run(
+        [ProbeStage(config=config), AnalyseStage(config=config), *model_stage],
+        [s for s in todo if s["kind"] == "video"],
+    )
+    photo_rows = run([PhotoStage(config=config), *model_stage], [s for s in todo if s["kind"] == "photo"])
+    timings["analyse+score"] = time.perf_counter() - t0
+    exports, outcome = _decide_sources(config, video_rows + photo_rows)
+    t0 = time.perf_counter()
+    exported = run([ExportStage(config=config, out=str(out))], exports)
+    timings["export"] = time.perf_counter() - t0
+    for row in exported:
+        if row.get("status") == "quarantined":
+            outcome[row["source_id"]] = {"status": "quarantined", "rows": [row]}
+    t0 = time.perf_counter()
+    packed = pack(out, config, [r for r in exported if r.get("status") == "ok"])
+    _record_outcomes(out, outcome)
+    timings["pack"] = time.perf_counter() - t0
+    from curation.report import write_report
+
+    summary = write_report(out, config, timings=timings, skipped_scorers=skipped)
+    summary.update(packed)
+    summary["timings"] = timings
+    return summary
+
+
+def _usable_scorers(
+    config: CurationConfig, weights_dir: str | None
+) -> tuple[CurationConfig, list[str], dict[str, list[str]]]:
+    """The configured scorers whose weights are present; the others (with their missing files) are skipped and
+    their thresholds dropped from the config."""
+    from curation.scorers import SCORERS
+
     scorers = [n for n in config.scorers if not SCORERS[n](weights_dir=weights_dir).missing_weights()]
     skipped = {n: SCORERS[n](weights_dir=weights_dir).missing_weights() for n in config.scorers if n not in scorers}
     if skipped:
@@ -155,20 +204,22 @@ def curate(
             thresholds={k: v for k, v in config.thresholds.items() if k not in skipped},
             photo_thresholds={k: v for k, v in config.photo_thresholds.items() if k not in skipped},
         )
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    return config, scorers, skipped
+
+
+def _pending(inputs: list[str], out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(every source found, those without a finished record in `out` from an earlier run)."""
     sources = discover(inputs)
     done = {p.stem for p in finished_files(_state(out, "sources"), ".json")} | {
         p.stem for p in finished_files(_state(out, "quarantine"), ".json")
     }
-    todo = [s for s in sources if s["source_id"] not in done]
-    timings["discover"] = time.perf_counter() - t0
-    _log(
-        progress,
-        f"curate: {len(sources)} inputs, {len(sources) - len(todo)} already done, {len(todo)} to do; "
-        f"scorers: {', '.join(scorers) or 'none'}"
-        + (f" (skipped, weights missing: {', '.join(skipped)})" if skipped else ""),
-    )
+    return sources, [s for s in sources if s["source_id"] not in done]
+
+
+def _executor(
+    backend: str, address: str | None, num_cpus: int | None, progress: bool
+) -> Callable[[list[Stage], list[dict[str, Any]]], list[dict[str, Any]]]:
+    """run(stages, items) -> rows, in this process ("local") or on Ray (started or joined on first use)."""
 
     def run(stages: list[Stage], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if backend == "local":
@@ -180,19 +231,16 @@ def curate(
         init_ray(address, num_cpus)
         return run_ray(stages, items, progress=progress)
 
-    model_stage: list[Stage] = (
-        [ModelScoreStage(config=config, scorer_names=tuple(scorers), weights_dir=weights_dir)] if scorers else []
-    )
-    t0 = time.perf_counter()
-    video_rows = run(
-        [ProbeStage(config=config), AnalyseStage(config=config), *model_stage],
-        [s for s in todo if s["kind"] == "video"],
-    )
-    photo_rows = run([PhotoStage(config=config), *model_stage], [s for s in todo if s["kind"] == "photo"])
-    timings["analyse+score"] = time.perf_counter() - t0
+    return run
 
+
+def _decide_sources(
+    config: CurationConfig, scored: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Per source: quarantined, a photo kept or rejected, or its segments decided into clips. Returns (the rows to
+    export, source id -> its outcome record)."""
     by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in video_rows + photo_rows:
+    for row in scored:
         by_source[row["source_id"]].append(row)
     exports, outcome = [], {}
     for source_id, rows in by_source.items():
@@ -202,18 +250,9 @@ def curate(
             continue
         segs = [r for r in rows if r.get("kind") == "segment" and r.get("status") == "ok"]
         if rows[0]["kind"] == "photo":
-            row = rows[0]
-            if row["status"] == "ok":
-                kept, reason = passes(row["scores"], config.photo_thresholds)
-                row = {
-                    **row,
-                    "kept": kept,
-                    "reason": reason,
-                    "id": make_id(source_id, "photo"),
-                    **({} if kept else {"stage": "decide"}),
-                }
-                if kept:
-                    exports.append(row)
+            row, kept = _decide_photo(config, source_id, rows[0])
+            if kept:
+                exports.append(row)
             outcome[source_id] = {"status": "done", "rows": [row]}
         elif segs:
             decided, clips = decide(config, segs)
@@ -221,26 +260,29 @@ def curate(
             outcome[source_id] = {"status": "done", "rows": decided, "clips": [c["id"] for c in clips]}
         else:
             outcome[source_id] = {"status": "done", "rows": rows}
+    return exports, outcome
 
-    t0 = time.perf_counter()
-    exported = run([ExportStage(config=config, out=str(out))], exports)
-    timings["export"] = time.perf_counter() - t0
-    for row in exported:
-        if row.get("status") == "quarantined":
-            outcome[row["source_id"]] = {"status": "quarantined", "rows": [row]}
 
-    t0 = time.perf_counter()
-    packed = pack(out, config, [r for r in exported if r.get("status") == "ok"])
+def _decide_photo(config: CurationConfig, source_id: str, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A scored photo with its decision against the photo thresholds, and whether it is kept (a row not scored ok
+    comes back as it is, not kept)."""
+    if row["status"] != "ok":
+        return row, False
+    kept, reason = passes(row["scores"], config.photo_thresholds)
+    decision = {
+        "kept": kept,
+        "reason": reason,
+        "id": make_id(source_id, "photo"),
+        **({} if kept else {"stage": "decide"}),
+    }
+    return {**row, **decision}, kept
+
+
+def _record_outcomes(out: Path, outcome: dict[str, dict[str, Any]]) -> None:
+    """One record per source under state/sources or state/quarantine: what resume skips and the report reads."""
     for source_id, result in outcome.items():
         kind = "quarantine" if result["status"] == "quarantined" else "sources"
         write_json_atomic(_state(out, kind) / f"{source_id}.json", {"source_id": source_id, **result})
-    timings["pack"] = time.perf_counter() - t0
-    from curation.report import write_report
-
-    summary = write_report(out, config, timings=timings, skipped_scorers=skipped)
-    summary.update(packed)
-    summary["timings"] = timings
-    return summary
 
 
 def pack(out: Path, config: CurationConfig, rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -41,13 +41,23 @@ def write_report(
     skipped_scorers: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Rebuild the tables, plots and summary; returns the counts."""
-    import matplotlib
+    decided, quarantined = _rows(out)
+    seg_table = _write_tables(out, decided, quarantined)
+    counts = _counts(out, decided, quarantined, seg_table)
+    report = out / "report"
+    report.mkdir(exist_ok=True)
+    score_names = sorted({k for r in decided for k in r.get("scores", {})})
+    _write_histograms(report, config, decided, score_names)
+    lines = _summary(config, counts, decided, quarantined, score_names, skipped_scorers, timings)
+    with atomic_path(report / "summary.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return counts
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def _write_tables(out: Path, decided: list[dict[str, Any]], quarantined: list[dict[str, Any]]) -> Any:
+    """segments.parquet (every decided row) and quarantine.parquet; returns the segments table."""
     import pandas as pd
 
-    decided, quarantined = _rows(out)
     seg_table = pd.DataFrame(
         [
             {
@@ -80,18 +90,21 @@ def write_report(
     for name, table in (("segments.parquet", seg_table), ("quarantine.parquet", q_table)):
         with atomic_path(out / name) as tmp:
             table.to_parquet(tmp, index=False)
+    return seg_table
+
+
+def _counts(
+    out: Path, decided: list[dict[str, Any]], quarantined: list[dict[str, Any]], seg_table: Any
+) -> dict[str, Any]:
+    """Sources, quarantined sources, segments (kept), and from the manifest clips, photos, frames and hours."""
+    import pandas as pd
 
     manifest = pd.read_parquet(out / "manifest.parquet") if (out / "manifest.parquet").exists() else pd.DataFrame()
     clips = manifest[manifest["kind"] == "clip"] if len(manifest) else manifest
     photos = manifest[manifest["kind"] == "image"] if len(manifest) else manifest
     frames = int(clips["frame_count"].sum()) if len(clips) else 0
     hours = float((clips["frame_count"] / clips["fps"]).sum() / 3600) if len(clips) else 0.0
-    by_stage = Counter(
-        f"{r.get('stage', '')}: {_rule(r.get('reason', ''))}"
-        for r in decided
-        if r.get("status") == "rejected" or r.get("kept") is False
-    )
-    counts = {
+    return {
         "sources": len({r["source_id"] for r in decided} | {r["source_id"] for r in quarantined}),
         "quarantined": len({r["source_id"] for r in quarantined}),
         "segments": int((seg_table["kind"] == "segment").sum()) if len(seg_table) else 0,
@@ -101,10 +114,16 @@ def write_report(
         "frames": frames,
         "hours": hours,
     }
-    report = out / "report"
-    report.mkdir(exist_ok=True)
-    score_names = sorted({k for r in decided for k in r.get("scores", {})})
-    for name in score_names:
+
+
+def _write_histograms(report: Path, config: CurationConfig, decided: list[dict[str, Any]], names: list[str]) -> None:
+    """report/hist_<score>.png: kept and rejected items stacked, the thresholds dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name in names:
         kept = [r["scores"][name] for r in decided if name in r.get("scores", {}) and r.get("kept")]
         dropped = [r["scores"][name] for r in decided if name in r.get("scores", {}) and not r.get("kept")]
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -119,6 +138,24 @@ def write_report(
         with atomic_path(report / f"hist_{name}.png") as tmp:
             fig.savefig(tmp, format="png", dpi=80)
         plt.close(fig)
+
+
+def _summary(
+    config: CurationConfig,
+    counts: dict[str, Any],
+    decided: list[dict[str, Any]],
+    quarantined: list[dict[str, Any]],
+    score_names: list[str],
+    skipped_scorers: dict[str, list[str]] | None,
+    timings: dict[str, float] | None,
+) -> list[str]:
+    """The lines of report/summary.md: counts, rejections by stage and rule, quarantine, skipped scorers, score
+    ranges against their thresholds, time per phase."""
+    by_stage = Counter(
+        f"{r.get('stage', '')}: {_rule(r.get('reason', ''))}"
+        for r in decided
+        if r.get("status") == "rejected" or r.get("kept") is False
+    )
     lines = [f"# Curation report ({config.name})", "", "| count | value |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in counts.items()]
     lines += ["", "## Rejections by stage and rule", "", "| stage: rule | items |", "|---|---|"]
@@ -140,6 +177,4 @@ def write_report(
     if timings:
         lines += ["", "## Time per phase (this run)", "", "| phase | seconds |", "|---|---|"]
         lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
-    with atomic_path(report / "summary.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    return counts
+    return lines

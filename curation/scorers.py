@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vsrcore.device import default_device
 from vsrcore.weights import load_tensors, resolve_weights, third_party_load, weight_status
 
 
@@ -33,11 +34,7 @@ class WeightedScorer:
         return weight_status(self.weights, self.weights_dir)[1]
 
     def _device(self) -> str:
-        if self.device:
-            return self.device
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return default_device(self.device)
 
     def setup(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError

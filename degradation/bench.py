@@ -19,6 +19,7 @@ import numpy as np
 
 from degradation import PRESETS
 from degradation.pipeline import apply_ops, plan_clip
+from vsrcore.device import default_device
 from vsrcore.resample import resize_frames
 from vsrcore.samples import sample_path
 from vsrcore.video.decode import read_frames
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="degradation frames/s, reference vs torch path")
     parser.add_argument("--frames", type=int, default=10)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=default_device())
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--presets", default=",".join(PRESETS.names()))
     parser.add_argument("--out", help="write the figures as JSON here")

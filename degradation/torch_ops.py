@@ -6,8 +6,9 @@ are codecs and run on the CPU through the reference implementation. Noise is dra
 a torch.Generator seeded by the record (`noise="torch"`: same distribution, different realisation), or
 copied from the reference draw (`noise="numpy"`: identical values, for parity checks).
 
-Measured agreement with the reference path (tests/degradation/test_torch_ops.py): max abs difference
-below 1e-4 on [0, 1] frames for every deterministic operator.
+Measured agreement with the reference path (tests/degradation/test_torch_ops.py): max abs difference on [0, 1]
+frames of at most 2e-5 on the CPU and 1e-4 on a GPU for every deterministic operator but USM (2e-4, OpenCV's
+Gaussian kernel).
 """
 
 from __future__ import annotations

@@ -249,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; prints JSON lines and, last, the table."""
     import torch
 
+    from model.flashvsr.build import build_flashvsr
     from model.flashvsr.config import FlashVSRConfig
-    from model.flashvsr.pipeline import LOOKAHEAD, STEP, build_flashvsr
+    from model.flashvsr.stream import LOOKAHEAD, STEP
     from model.perf_model import Geometry, memory_estimate, steady_key_chunks, topk_ratio_for_fraction
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

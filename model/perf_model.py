@@ -2,7 +2,7 @@
 
 A steady-state step turns 8 LR frames into 8 output frames: one 2-latent-frame query chunk through the DiT (keys:
 the cached chunks + this one), two 4-frame LQ-projection steps and two TCDecoder calls of one latent frame each
-(see `model.flashvsr.pipeline`). The counts are what the arithmetic needs, independent of any kernel:
+(see `model.flashvsr.stream`). The counts are what the arithmetic needs, independent of any kernel:
 
 - DiT linears, cross-attention and self-attention are counted analytically from the config (self-attention at the
   fraction of (query block, key block) tiles the official top-k rule keeps, which is deterministic: per head and

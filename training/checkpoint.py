@@ -9,7 +9,6 @@ No pickle anywhere: optimiser hyper-parameters (param_groups) go to the JSON.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +17,6 @@ import torch.nn as nn
 from torch import Tensor
 
 from vsrcore.atomic import atomic_path, write_json_atomic
-
-
-def git_commit() -> str | None:
-    """HEAD of the repository this package lives in (None outside a git checkout); '+dirty' if modified."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        if head.returncode:
-            return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
-        return head.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def state_tensors(parts: dict[str, nn.Module], optimizer: torch.optim.Optimizer | None = None,

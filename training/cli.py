@@ -89,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     from vsrcore.errors import UserFacingError
 
     if args.stage == "export":
+        from model.flashvsr.config import OFFICIAL_PRESETS
         from training.export import export_bundle
-        from training.official import OFFICIAL_PRESETS, export_official
+        from training.official import export_official
 
         if args.preset in OFFICIAL_PRESETS:
             folder = export_official(args.out, args.export_to or args.out, args.preset, args.weights_dir)
@@ -102,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.data:
         raise UserFacingError("--data is required for training")
     DEGRADATIONS.check(p.strip() for p in args.degradation.split(",") if p.strip())
-    from training.trainer import MODEL_PRESETS, TrainConfig, train
+    from model.flashvsr.config import MODEL_PRESETS
+    from training.trainer import TrainConfig, train
     from vsrcore.registry import check_known
 
     check_known("model preset", [args.preset], MODEL_PRESETS)

@@ -1,6 +1,6 @@
 """Export a run directory to the single-file `flashvsr-tiny.safetensors` bundle that `build_flashvsr` loads.
 
-Keys (`model.flashvsr.pipeline.load_bundle`): `dit.*`, `lq_proj.*` (the latest of stage 3, 2, 1), `tcdecoder.*`
+Keys (`model.flashvsr.build.load_bundle`): `dit.*`, `lq_proj.*` (the latest of stage 3, 2, 1), `tcdecoder.*`
 (decoder stage), `vae_decoder.*` (stage 0's decoder, for mode "full"), `context`; safetensors metadata
 `model_config`: the FlashVSRConfig the weights were trained with, as JSON (`build_flashvsr` builds from it).
 """

@@ -19,13 +19,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from model.flashvsr.config import FlashVSRConfig
+from model.flashvsr.config import OFFICIAL_PRESETS, FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from vsrcore.errors import UserFacingError
 
 
 OFFICIAL = "official"  # the value of --init STAGE=official
-OFFICIAL_PRESETS = ("flashvsr-v1", "flashvsr-v1.1")
 # run stage -> the parts of the release it stands for (stage 3: the student; decoder: the TCDecoder)
 OFFICIAL_STAGES: dict[str, tuple[str, ...]] = {"3": ("dit", "lq_proj", "context"), "decoder": ("tcdecoder",)}
 
@@ -58,7 +57,7 @@ def official_tensors(preset: str, stage: str, model_cfg: FlashVSRConfig,
     """The release's weights for run stage `stage` ("3" or "decoder"), keyed like a training checkpoint
     (`dit.*`, `lq_proj.*`, `context`, `tcdecoder.*`), loaded strictly."""
     from model.flashvsr.weights import load_official
-    from training.trainer import load_dit
+    from training.dit import load_dit
 
     check_official_init({stage: OFFICIAL}, preset)
     parts = OFFICIAL_STAGES[stage]

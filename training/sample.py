@@ -28,8 +28,9 @@ from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
+from training.dit import load_dit
 from training.stages import lq_tokens, upsample_lq
-from training.trainer import load_dit
+from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 
 
@@ -56,7 +57,7 @@ class RunSampler:
         self.dit, self.lq_proj = load_dit(self.cfg, tensors)
         self.context = tensors["context"].to(device)
         if decoder is not None:
-            from model.flashvsr.pipeline import bundle_config, load_bundle_part
+            from model.flashvsr.build import bundle_config, load_bundle_part
 
             self.tc = TCDecoder.from_config(bundle_config(dec))
             load_bundle_part(self.tc, dec, "tcdecoder")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--color-fix", default="adain", choices=["adain", "wavelet", "none"])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default=default_device())
     p.add_argument("--decoder", default=None, help="an exported bundle whose TCDecoder decodes (default: the run's)")
     args = p.parse_args(argv)
     from vsrcore.video.write import read_image_sequence, write_image_sequence

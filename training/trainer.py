@@ -26,20 +26,21 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from model.flashvsr.config import FlashVSRConfig
-from model.flashvsr.lq_proj import LQProjection
+from model.flashvsr.config import MODEL_PRESETS, FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import WanDiT
 from training import stages as S
 from training.autoencoder import TinyVideoAE
-from training.checkpoint import git_commit, latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
+from training.checkpoint import latest_checkpoint, load_checkpoint, part_state, restore, save_checkpoint
 from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, make_loader
+from training.dit import load_dit
 from training.losses import load_lpips
 from training.official import OFFICIAL, check_official_init, official_tensors
+from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
+from vsrcore.version import git_commit
 
 
-MODEL_PRESETS = {"flashvsr-tiny": "flashvsr-tiny", "flashvsr-v1.1": "official", "flashvsr-v1": "official-v1"}
 STAGE_DIRS = {"0": "stage0", "1": "stage1", "2": "stage2", "3": "stage3", "decoder": "decoder"}
 TRAINABLE = {
     "0": ("ae",),
@@ -119,15 +120,6 @@ def seeded_context(model_cfg: FlashVSRConfig, seed: int) -> Tensor:
     """The fixed prompt context of a from-scratch model: (1, 16, text_dim), seeded."""
     g = torch.Generator().manual_seed(int(seed))
     return torch.randn(1, 16, model_cfg.text_dim, generator=g)
-
-
-def load_dit(model_cfg: FlashVSRConfig, tensors: dict[str, Tensor] | None = None) -> tuple[WanDiT, LQProjection]:
-    """A DiT and its LQ projection, with a checkpoint's `dit.*` / `lq_proj.*` weights when given."""
-    dit, lq_proj = WanDiT(model_cfg), LQProjection.from_config(model_cfg)
-    if tensors is not None:
-        dit.load_state_dict(part_state(tensors, "dit"))
-        lq_proj.load_state_dict(part_state(tensors, "lq_proj"))
-    return dit, lq_proj
 
 
 def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, nn.Module], Tensor | None, dict]:
@@ -269,56 +261,42 @@ def _dist() -> tuple[int, int, int, bool]:
     return int(os.environ.get("RANK", "0")), world, local, started
 
 
+@dataclass
+class _Placement:
+    """Where this process trains: its rank in the job, its device, and the precision and memory choices."""
+
+    rank: int
+    world: int
+    own_group: bool  # this call started the process group (and ends it)
+    device: torch.device
+    amp: bool  # bf16 autocast
+    grad_ckpt: bool  # gradient checkpointing of the DiTs
+
+
+@dataclass
+class _Stage:
+    """A stage's modules, what of them trains and how, and where its checkpoints go."""
+
+    parts: dict[str, nn.Module]
+    trainable: dict[str, nn.Module]
+    params: list[nn.Parameter]
+    opt: torch.optim.Optimizer
+    opts: S.StageOptions
+    context: Tensor | None
+    folder: Path
+
+
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run (or resume) one stage; returns a summary (last losses, checkpoint path, steps, seconds)."""
-    if cfg.stage not in STEP_FNS:
-        raise UserFacingError(f"unknown stage '{cfg.stage}' (0, 1, 2, 3, decoder)")
-    if cfg.preset not in MODEL_PRESETS:
-        raise UserFacingError(f"unknown model preset '{cfg.preset}' ({', '.join(MODEL_PRESETS)})")
-    rank, world, local, own_group = _dist()
-    device = torch.device(cfg.device or (f"cuda:{local}" if torch.cuda.is_available() else "cpu"))
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
+    _check_names(cfg)
+    where = _placement(cfg)
     model_cfg = model_config(cfg)
-    amp = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
-    ckpt = cfg.grad_ckpt == "on" or (cfg.grad_ckpt == "auto" and device.type == "cuda")
-    lpips_fn, lpips_note = load_lpips(cfg.lpips, device) if cfg.stage in ("0", "3", "decoder") else (None, "n/a")
-    if rank == 0 and cfg.stage in ("0", "3", "decoder"):
-        log(f"stage {cfg.stage}: {lpips_note}")
-    parts, context, sources = build_parts(cfg, model_cfg)
-    for m in parts.values():
-        m.to(device)
-        if isinstance(m, WanDiT):
-            m.gradient_checkpointing = ckpt
-    trainable = {n: parts[n] for n in TRAINABLE[cfg.stage]}
-    params = [p for m in trainable.values() for p in m.parameters()]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    folder = stage_dir(cfg)
-    start = 0
-    if cfg.resume and (path := latest_checkpoint(folder)) is not None:
-        tensors, meta = load_checkpoint(path)
-        restore(trainable, tensors, meta, opt)
-        if "context" in tensors:
-            context = tensors["context"]
-        start = int(meta["step"])
-        if rank == 0:
-            log(f"stage {cfg.stage}: resumed from {path} (step {start})")
-    elif cfg.resume and rank == 0:
-        log(f"stage {cfg.stage}: nothing to resume in {folder}; starting at step 0")
-    if context is not None:
-        context = context.to(device)
-    opts = S.StageOptions(scale=cfg.scale, lpips=lpips_fn, **cfg.options)
-    videos, images = layout(cfg)
-    items = list_media(cfg.data, cfg.split)
-    if not 0 < cfg.rescale[0] <= cfg.rescale[1]:
-        raise UserFacingError(f"--rescale {cfg.rescale[0]},{cfg.rescale[1]}: need 0 < LO <= HI")
-    spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop, rescale=tuple(cfg.rescale))
-    dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
-    if cfg.target not in ("preset", "source"):
-        raise UserFacingError(f"unknown target '{cfg.target}' (preset, source)")
-    degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed, target=cfg.target)
-    loader = make_loader(dataset, degrader, start_step=start, steps=cfg.steps, workers=cfg.workers, rank=rank,
-                         world=world)  # fmt: skip
+    lpips_fn, lpips_note = _lpips(cfg, where, log)
+    stage, sources = _build_stage(cfg, model_cfg, where, lpips_fn)
+    start = _resume(cfg, stage, where.rank, log)
+    if stage.context is not None:
+        stage.context = stage.context.to(where.device)
+    items, dataset, loader = _data(cfg, start, where)
     meta_base = {
         "config": asdict(cfg),
         "model_config": model_cfg.to_dict(),
@@ -332,53 +310,152 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any
         "seed": cfg.seed,
         "git_commit": git_commit(),
         "torch": torch.__version__,
-        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
-        "world_size": world,
-        "bf16_autocast": amp,
-        "gradient_checkpointing": ckpt,
+        "device": str(where.device) if where.device.type != "cuda" else torch.cuda.get_device_name(where.device),
+        "world_size": where.world,
+        "bf16_autocast": where.amp,
+        "gradient_checkpointing": where.grad_ckpt,
         "lpips": lpips_fn is not None,
         "lpips_note": lpips_note,
         "sources": sources,
     }
-    logger = LossLog(folder, start) if rank == 0 else None
-    step_fn = STEP_FNS[cfg.stage]
-    extra = () if context is None else (context,)
+    t0 = time.perf_counter()
+    step, last, path = _loop(cfg, stage, where, loader, start, meta_base, log)
+    _leave(where)
+    return {"stage": cfg.stage, "steps": step, "losses": last, "checkpoint": str(path) if path else None,
+            "seconds": time.perf_counter() - t0, "lpips": lpips_note}  # fmt: skip
+
+
+def _check_names(cfg: TrainConfig) -> None:
+    if cfg.stage not in STEP_FNS:
+        raise UserFacingError(f"unknown stage '{cfg.stage}' (0, 1, 2, 3, decoder)")
+    if cfg.preset not in MODEL_PRESETS:
+        raise UserFacingError(f"unknown model preset '{cfg.preset}' ({', '.join(MODEL_PRESETS)})")
+
+
+def _placement(cfg: TrainConfig) -> _Placement:
+    """Join the process group (under torchrun), bind the rank's device, choose bf16 and checkpointing."""
+    rank, world, local, own_group = _dist()
+    device = torch.device(default_device(cfg.device, index=local))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    amp = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+    ckpt = cfg.grad_ckpt == "on" or (cfg.grad_ckpt == "auto" and device.type == "cuda")
+    return _Placement(rank, world, own_group, device, amp, ckpt)
+
+
+def _lpips(cfg: TrainConfig, where: _Placement, log: Callable[[str], None]) -> tuple[Any, str]:
+    """The LPIPS network of the stages whose losses use it (with a note on what was loaded)."""
+    if cfg.stage not in ("0", "3", "decoder"):
+        return None, "n/a"
+    lpips_fn, note = load_lpips(cfg.lpips, where.device)
+    if where.rank == 0:
+        log(f"stage {cfg.stage}: {note}")
+    return lpips_fn, note
+
+
+def _build_stage(cfg: TrainConfig, model_cfg: FlashVSRConfig, where: _Placement, lpips_fn: Any) -> tuple[_Stage, dict]:
+    """The stage's modules on the device, its optimiser over the trainable ones, and where their weights came from."""
+    parts, context, sources = build_parts(cfg, model_cfg)
+    for m in parts.values():
+        m.to(where.device)
+        if isinstance(m, WanDiT):
+            m.gradient_checkpointing = where.grad_ckpt
+    trainable = {n: parts[n] for n in TRAINABLE[cfg.stage]}
+    params = [p for m in trainable.values() for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opts = S.StageOptions(scale=cfg.scale, lpips=lpips_fn, **cfg.options)
+    return _Stage(parts, trainable, params, opt, opts, context, stage_dir(cfg)), sources
+
+
+def _resume(cfg: TrainConfig, stage: _Stage, rank: int, log: Callable[[str], None]) -> int:
+    """With --resume: the latest checkpoint's weights, optimiser state and context restored; the step to start at."""
+    if not cfg.resume:
+        return 0
+    path = latest_checkpoint(stage.folder)
+    if path is None:
+        if rank == 0:
+            log(f"stage {cfg.stage}: nothing to resume in {stage.folder}; starting at step 0")
+        return 0
+    tensors, meta = load_checkpoint(path)
+    restore(stage.trainable, tensors, meta, stage.opt)
+    if "context" in tensors:
+        stage.context = tensors["context"]
+    start = int(meta["step"])
+    if rank == 0:
+        log(f"stage {cfg.stage}: resumed from {path} (step {start})")
+    return start
+
+
+def _data(cfg: TrainConfig, start: int, where: _Placement) -> tuple[list, VSRTrainDataset, Any]:
+    """The media, the dataset of crops and the loader of degraded pairs (its order resumes at `start`)."""
+    videos, images = layout(cfg)
+    items = list_media(cfg.data, cfg.split)
+    if not 0 < cfg.rescale[0] <= cfg.rescale[1]:
+        raise UserFacingError(f"--rescale {cfg.rescale[0]},{cfg.rescale[1]}: need 0 < LO <= HI")
+    spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop, rescale=tuple(cfg.rescale))
+    dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
+    if cfg.target not in ("preset", "source"):
+        raise UserFacingError(f"unknown target '{cfg.target}' (preset, source)")
+    degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed, target=cfg.target)
+    loader = make_loader(dataset, degrader, start_step=start, steps=cfg.steps, workers=cfg.workers,
+                         rank=where.rank, world=where.world)  # fmt: skip
+    return items, dataset, loader
+
+
+def _loop(cfg: TrainConfig, stage: _Stage, where: _Placement, loader: Any, start: int, meta_base: dict[str, Any],
+          log: Callable[[str], None]) -> tuple[int, dict[str, float], Path | None]:  # fmt: skip
+    """Optimise over the loader's batches; rank 0 logs losses and writes checkpoints. (last step, its losses, the
+    last checkpoint written)."""
+    logger = LossLog(stage.folder, start) if where.rank == 0 else None
     t0, last, path = time.perf_counter(), {}, None
     step = start
     for batch in loader:
-        from vsrcore.rng import torch_generator
-
-        gen = torch_generator(cfg.seed, f"step/{step}")
         lr = learning_rate(cfg, step)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            losses = step_fn(parts, batch.to(device), gen, opts, *extra)
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        if world > 1:
-            for p in params:
-                if p.grad is not None:
-                    torch.distributed.all_reduce(p.grad)
-                    p.grad /= world
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
+        last = _optimise(cfg, stage, where, batch, step, lr)
         step += 1
-        last = {k: float(v.detach().float()) for k, v in losses.items()}
-        if logger is not None:
-            logger.add({"step": step, "time_s": round(time.perf_counter() - t0, 3), "lr": lr, **last})
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                log(f"stage {cfg.stage} step {step}/{cfg.steps} " + " ".join(f"{k}={v:.4g}" for k, v in last.items()))
-                logger.write()
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
-                meta = {**meta_base, "losses": last, "elapsed_s": time.perf_counter() - t0}
-                path = save_checkpoint(folder, step, trainable, optimizer=opt, context=context, meta=meta)
+        if logger is None:
+            continue
+        logger.add({"step": step, "time_s": round(time.perf_counter() - t0, 3), "lr": lr, **last})
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            log(f"stage {cfg.stage} step {step}/{cfg.steps} " + " ".join(f"{k}={v:.4g}" for k, v in last.items()))
+            logger.write()
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            meta = {**meta_base, "losses": last, "elapsed_s": time.perf_counter() - t0}
+            path = save_checkpoint(stage.folder, step, stage.trainable, optimizer=stage.opt, context=stage.context,
+                                   meta=meta)  # fmt: skip
     if logger is not None:
         logger.write()
-    if world > 1:
+    return step, last, path
+
+
+def _optimise(
+    cfg: TrainConfig, stage: _Stage, where: _Placement, batch: Any, step: int, lr: float
+) -> dict[str, float]:
+    """One optimiser step at learning rate `lr` (gradients averaged over ranks); the step's losses."""
+    from vsrcore.rng import torch_generator
+
+    gen = torch_generator(cfg.seed, f"step/{step}")
+    for g in stage.opt.param_groups:
+        g["lr"] = lr
+    extra = () if stage.context is None else (stage.context,)
+    with torch.autocast(where.device.type, dtype=torch.bfloat16, enabled=where.amp):
+        losses = STEP_FNS[cfg.stage](stage.parts, batch.to(where.device), gen, stage.opts, *extra)
+    stage.opt.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    if where.world > 1:
+        for p in stage.params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= where.world
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(stage.params, cfg.grad_clip)
+    stage.opt.step()
+    return {k: float(v.detach().float()) for k, v in losses.items()}
+
+
+def _leave(where: _Placement) -> None:
+    """Wait for every rank, and end the process group where this run started it."""
+    if where.world > 1:
         torch.distributed.barrier()
-        if own_group:
+        if where.own_group:
             torch.distributed.destroy_process_group()
-    return {"stage": cfg.stage, "steps": step, "losses": last, "checkpoint": str(path) if path else None,
-            "seconds": time.perf_counter() - t0, "lpips": lpips_note}  # fmt: skip

@@ -1,8 +1,8 @@
 """Video I/O benchmark on the embedded sample media: probe, sequential decode and random access speed.
 
-Run with `make bench` (or `python -m vsrcore.bench_io --out results/io_bench.json`). Prints a table and
-writes the figures with the machine and package versions. Ratios, not absolute times, are comparable
-across machines.
+Run with `make bench-io` (or `python -m vsrcore.bench_io --out results/io_bench.json`; `make bench` is the
+methods benchmark). Prints a table and writes the figures with the machine and package versions. Ratios, not
+absolute times, are comparable across machines.
 """
 
 from __future__ import annotations

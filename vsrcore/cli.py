@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 
-# name -> (one-line help, "module:configure" or None while the owning issue is open).
+# name -> (one-line help, "module:configure").
 # `configure(parser)` adds the subcommand's arguments and sets `func(args) -> int` as a default.
-COMMANDS: dict[str, tuple[str, str | None]] = {
+COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("versions, devices, sample media, and which weights are present or missing", "vsrcore.info:configure"),
     "list": ("models, metrics, datasets, suites, degradation presets: what each needs", "vsrcore.list_cli:configure"),
     "probe": ("print a video's header metadata as JSON (no decoding)", "vsrcore.probe_cli:configure"),
@@ -45,8 +45,6 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "leaderboard": ("render result records into Markdown and HTML", "leaderboard.cli:configure"),
     "weights": ("list, verify or fetch known weights", "model.weights_cli:configure"),
 }
-# Which issue builds each command still missing from this version.
-PENDING: dict[str, int] = {}
 
 
 class Parser(argparse.ArgumentParser):
@@ -99,10 +97,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, target) in COMMANDS.items():
-        shown = help_text if target else f"{help_text} [not in this version yet]"
         # "resolve": a command module that declares --quiet itself gets the shared flag instead
-        p = sub.add_parser(name, help=shown, description=shown, conflict_handler="resolve")
-        if name == command and target:
+        p = sub.add_parser(name, help=help_text, description=help_text, conflict_handler="resolve")
+        if name == command:
             module, _, attr = target.partition(":")
             getattr(importlib.import_module(module), attr)(p)
         _add_common(p, top=False)
@@ -170,9 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return EXIT_OK
-        if COMMANDS[args.command][1] is None:
-            print(f"{prog}: not available in this version yet (issue {PENDING[args.command]})", file=sys.stderr)
-            return EXIT_USAGE
         resolve_aliases(args, prog)
         if argv is None:  # a real command line: whatever it starts must not outlive it, even after kill -9
             from vsrcore.reaper import start_reaper

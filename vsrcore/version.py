@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 
+@cache
 def git_commit(root: str | Path | None = None) -> str | None:
     """HEAD of the git checkout this package lives in (or `root`), '+dirty' when tracked files are modified;
-    None outside a checkout or without git."""
+    None outside a checkout or without git. Read once per process (the code that runs was loaded at start)."""
     root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
     if not (root / ".git").exists():  # a file in a worktree, a folder in a clone; absent in an installed wheel
         return None

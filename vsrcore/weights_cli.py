@@ -5,13 +5,6 @@ from __future__ import annotations
 import argparse
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the weights arguments."""
-    parser.add_argument("action", choices=["list"], help="list: show each weights set and its files")
-    parser.add_argument("--weights-dir", help="folder searched first (also $FLASHVSR_WEIGHTS)")
-    parser.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     """List weights with status."""
     from vsrcore.pinned_weights import PINNED

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from vsrcore.device import default_device
 from vsrcore.tensors import uint8_to_float
 
 
@@ -59,11 +60,6 @@ def crop_border(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border:-border, border:-border]
 
 
-def default_device() -> str:
-    """'cuda' when a GPU is present, else 'cpu'."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class Metric:
     """Base class. Subclasses set `name`, `per`, `needs_reference` and implement `score_frames` or `score_clip`.
 
@@ -86,7 +82,7 @@ class Metric:
         crop_border: int = 0,
         weights_dir: str | Path | None = None,
     ) -> None:
-        self.device = torch.device(device or default_device())
+        self.device = torch.device(default_device(device))
         self.batch_size = max(1, int(batch_size))
         self.crop_border = int(crop_border)
         self.weights_dir = weights_dir

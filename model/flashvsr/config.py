@@ -160,3 +160,12 @@ PRESETS: dict[str, FlashVSRConfig] = {
         vae_dim=8,
     ),
 }
+
+# The FlashVSR model presets users name (`--model`, `flashvsr train --preset`) -> the FlashVSRConfig each is built
+# from. The two official ones have released weights (vsrcore.weights); flashvsr-tiny is trained here.
+MODEL_PRESETS: dict[str, str] = {
+    "flashvsr-v1": "official-v1",
+    "flashvsr-v1.1": "official",
+    "flashvsr-tiny": "flashvsr-tiny",
+}
+OFFICIAL_PRESETS: tuple[str, ...] = tuple(p for p, c in MODEL_PRESETS.items() if c.startswith("official"))

@@ -10,11 +10,15 @@ than its 3D ones (model.bench --ceilings measures both).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from model.flashvsr.lq_proj import CausalConv3d
+
+if TYPE_CHECKING:  # lq_proj imports this module to dispatch to it
+    from model.flashvsr.lq_proj import CausalConv3d
 
 
 _FOLDED: dict[int, tuple[Tensor, Tensor]] = {}  # id(conv) -> (its weight tensor, the folded 2D weight)

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from model.flashvsr import attention as A
-from model.flashvsr.transformer import AttentionSettings, KVCache, WanDiT, rope_angles
+from model.flashvsr.dit_inputs import AttentionSettings, KVCache, rope_angles
+
+
+if TYPE_CHECKING:  # the module path imports this one to dispatch to it
+    from model.flashvsr.transformer import WanDiT
 
 
 # FlexAttention kernel options (model.bench --ceilings times candidates); None = its defaults.

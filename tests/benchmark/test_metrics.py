@@ -53,6 +53,19 @@ def test_registry_metadata_is_complete() -> None:
     assert metric_info("ssim_y")["kwargs"] == {"space": "y"}
 
 
+def test_metric_classes_agree_with_the_table() -> None:
+    """The table (torch-free, for listing) and the classes (for scoring) both state `per` and `needs_reference`:
+    the classes must say what the table says."""
+    from benchmark.metrics.pyiqa_metrics import _NR, PyiqaMetric
+
+    for e in METRICS:
+        cls = e.load()
+        if cls is PyiqaMetric:
+            assert (e.kwargs["pyiqa_name"] not in _NR) == e.meta["needs_reference"], e.name
+            continue
+        assert (cls.per, cls.needs_reference) == (e.meta["per"], e.meta["needs_reference"]), e.name
+
+
 @pytest.mark.parametrize("delta", [1, 4, 16])
 def test_psnr_constant_offset_is_analytic(delta: int) -> None:
     ref = torch.full((3, 3, 32, 40), 0.5)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.methods import CommandMethod, MethodError, make_method
+from benchmark.method_catalogue import make_method
+from benchmark.methods import CommandMethod, MethodError
 from benchmark.runner import BenchConfig, run
 from vsrcore import testing
 

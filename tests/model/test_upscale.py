@@ -20,7 +20,7 @@ def _tiny(**kw: object) -> FlashVSRModel:
     """flashvsr-tiny with seeded random weights (the bundled file hidden), for structural tests."""
     from unittest import mock
 
-    with warnings.catch_warnings(), mock.patch("model.flashvsr.pipeline.BUNDLED_DIR", Path("/nonexistent")):
+    with warnings.catch_warnings(), mock.patch("model.flashvsr.build.BUNDLED_DIR", Path("/nonexistent")):
         warnings.simplefilter("ignore")
         return build_flashvsr("flashvsr-tiny", device="cpu", allow_random_weights=True, **kw)  # type: ignore[arg-type]
 
@@ -36,7 +36,7 @@ def test_registry_lists_presets_without_torch() -> None:
 def test_missing_weights_are_refused_unless_random_is_allowed(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
-    monkeypatch.setattr("model.flashvsr.pipeline.BUNDLED_DIR", tmp_path / "no-bundle")
+    monkeypatch.setattr("model.flashvsr.build.BUNDLED_DIR", tmp_path / "no-bundle")
     with pytest.raises(MissingWeights, match="flashvsr-tiny.safetensors"):
         build_flashvsr("flashvsr-tiny", device="cpu", weights_dir=tmp_path)
     with pytest.raises(MissingWeights, match=r"flashvsr-v1.1/diffusion_pytorch_model_streaming_dmd.safetensors"):
@@ -199,7 +199,7 @@ def test_cli_bad_input_and_missing_weights_are_one_line(tmp_path: Path, capsys, 
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
-    monkeypatch.setattr("model.flashvsr.pipeline.BUNDLED_DIR", tmp_path / "no-bundle")
+    monkeypatch.setattr("model.flashvsr.build.BUNDLED_DIR", tmp_path / "no-bundle")
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video")
     assert main(["upscale", str(bad), "-o", str(tmp_path / "o.mp4"), "--model", "bicubic"]) == 2

@@ -13,7 +13,8 @@ from model.flashvsr.config import FlashVSRConfig
 from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.vae import WanVAEDecoder
 from model.flashvsr.weights import OFFICIAL_FILES
-from training.trainer import TrainConfig, load_dit, train
+from training.dit import load_dit
+from training.trainer import TrainConfig, train
 from vsrcore.errors import MissingWeights, UserFacingError
 
 

@@ -49,16 +49,6 @@ def test_probe_decode_counts_frames(capsys) -> None:
     assert json.loads(capsys.readouterr().out)["decoded_frames"] == 100
 
 
-def test_pending_command_says_so(capsys, monkeypatch) -> None:
-    # every command is wired now (train: issue 6, bench: issue 7); check the mechanism on a pending stand-in
-    from vsrcore import cli
-
-    monkeypatch.setitem(cli.COMMANDS, "bench", ("run methods x datasets x metrics", None))
-    monkeypatch.setitem(cli.PENDING, "bench", 7)
-    assert main(["bench"]) == 2
-    assert "issue 7" in capsys.readouterr().err
-
-
 def test_samples_command(capsys) -> None:
     assert main(["samples", "--kind", "video", "--paths"]) == 0
     assert str(sample_path("vtest")) in capsys.readouterr().out
