@@ -273,7 +273,8 @@ def _worker(args: tuple[Job, DegradeSettings, str]) -> tuple[Job, str | None]:
         run_job(job, settings, out)
         return job, None
     except UserFacingError as e:
-        return job, str(e)
+        message = str(e)  # the file first: a preset's complaint about the frames does not know where they came from
+        return job, message if job.source in message else f"{job.source}: {message}"
     except OSError as e:
         if e.errno in DISK_FULL:  # a plain OSError crosses the process pool intact (PyAV's own errors may not)
             raise OSError(e.errno, e.strerror, e.filename) from None
