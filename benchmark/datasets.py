@@ -472,6 +472,7 @@ class UserDataset:
         )
 
     def _side(self, side: str) -> dict[str, Path]:
+        from vsrcore.media_kind import media_kind
         from vsrcore.video.probe import link_problem
 
         folder = self.root / side
@@ -487,8 +488,8 @@ class UserDataset:
                 if not frame_files(p):
                     raise DatasetError(f"{p}: empty frame folder (no {', '.join(FRAME_EXTS)} frames)")
                 clip = p.name
-            elif p.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
-                clip = p.stem
+            elif p.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS or media_kind(p) is not None:
+                clip = p.stem  # an unusual extension (.gif, .ogv ...): the header decided
             else:
                 raise DatasetError(f"{p}: not a video file, an image or a frame folder")
             if clip in clips:

@@ -182,3 +182,14 @@ def test_a_clip_too_small_for_the_scale_names_the_file_and_its_real_size(tmp_pat
         with pytest.raises(MediaError) as e:
             source.load()
         assert str(e.value).startswith(f"{root / 'gt' / made.name}: frames of 1x1 are too small for x4"), e.value
+
+
+def test_an_animated_gif_is_a_clip(tmp_path: Path) -> None:
+    from tests.hostile_inputs import hostile_media
+
+    gif = hostile_media(tmp_path / "made", ("gif",))["gif"]
+    (tmp_path / "set" / "gt").mkdir(parents=True)
+    shutil.copy(gif, tmp_path / "set" / "gt" / gif.name)
+    (source,) = user_dataset("mine", tmp_path / "set").sources(lq="bi")
+    clip = source.load()
+    assert source.name == "anim" and clip.gt.shape == (6, 48, 64, 3) and clip.lq.shape == (6, 12, 16, 3)
