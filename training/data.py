@@ -77,7 +77,7 @@ def _folder_items(root: Path) -> list[MediaItem]:
     naming the file) for a file that cannot be read; UserFacingError for a folder without any media."""
     from vsrcore.errors import UserFacingError
     from vsrcore.media_kind import media_kind
-    from vsrcore.video.image import declared_size
+    from vsrcore.video.image import check_declared_size
     from vsrcore.video.probe import count_frames
 
     items: list[MediaItem] = []
@@ -85,7 +85,7 @@ def _folder_items(root: Path) -> list[MediaItem]:
         ext = p.suffix.lower()
         kind = "image" if ext in IMAGE_EXTS else "video" if ext in VIDEO_EXTS else media_kind(p)
         if kind == "image":
-            check_frame_size(p, *declared_size(p))
+            check_declared_size(p)
             items.append(MediaItem(p.stem, "image", str(p), None, 1, "all"))
         elif kind == "video":
             items.append(MediaItem(p.stem, "clip", str(p), None, count_frames(p), "all"))
