@@ -137,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     from benchmark.runner import SUITES, BenchConfig
     from benchmark.runner import run as run_bench
+    from vsrcore.cliargs import info
 
     suite = SUITES[args.suite]
     commands: dict[str, Any] = _pairs(args.command_methods, "--command-method")
@@ -164,15 +165,16 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     summary = run_bench(cfg)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
-    print(
+    info(
+        args,
         f"{summary.records} records written to {cfg.out} ({counts}; {summary.skipped_clips} clips already done, "
-        f"{summary.method_failures} method failures) in {time.monotonic() - start:.0f} s"
+        f"{summary.method_failures} method failures) in {time.monotonic() - start:.0f} s",
     )
     if not args.no_leaderboard:
         from leaderboard import write_leaderboard
 
         paths = write_leaderboard([cfg.out], cfg.out / "leaderboard")
-        print(f"leaderboard: {paths['markdown']} and {paths['html']}")
+        info(args, f"leaderboard: {paths['markdown']} and {paths['html']}")
     if summary.exit_code:
         from leaderboard.board import load_records
 

@@ -472,18 +472,24 @@ class UserDataset:
         )
 
     def _side(self, side: str) -> dict[str, Path]:
+        from vsrcore.media_kind import media_kind
+        from vsrcore.video.probe import link_problem
+
         folder = self.root / side
         clips: dict[str, Path] = {}
         for p in sorted(folder.iterdir(), key=lambda p: p.name):
             _readable_name(p)
             if p.name.startswith("."):
                 continue
+            problem = link_problem(p)
+            if problem:
+                raise DatasetError(f"{p}: {problem}")
             if p.is_dir():
                 if not frame_files(p):
                     raise DatasetError(f"{p}: empty frame folder (no {', '.join(FRAME_EXTS)} frames)")
                 clip = p.name
-            elif p.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
-                clip = p.stem
+            elif p.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS or media_kind(p) is not None:
+                clip = p.stem  # an unusual extension (.gif, .ogv ...): the header decided
             else:
                 raise DatasetError(f"{p}: not a video file, an image or a frame folder")
             if clip in clips:
@@ -560,7 +566,13 @@ class UserDataset:
         return Clip(name, select_frames(lq, self.frames), gt, fps)
 
     def _synthesised(self, name: str, gt_path: Path, preset: str) -> Clip:
+        from degradation.pipeline import DegradationError, check_size
+
         hr, fps = read_clip(gt_path)
+        try:  # on the decoded size: mod-cropping a 1x1 frame would leave 0x0 and hide what the file holds
+            check_size(hr.shape[1], hr.shape[2], self.scale)
+        except DegradationError as e:
+            raise MediaError(gt_path, str(e)) from None
         hr = select_frames(mod_crop(hr, self.scale), self.frames)
         return synthesise(name, hr, fps, preset, seed=self.seed, clip_id=f"{self.name}/{name}", scale=self.scale)
 

@@ -33,8 +33,10 @@ from vsrcore.hashing import content_id, make_id
 from vsrcore.media_kind import media_kind
 
 
-def discover(inputs: list[str]) -> list[dict[str, Any]]:
-    """Source items {source_id, path, kind} from folders, files, globs, or .txt/.parquet lists of paths."""
+def discover(inputs: list[str], duplicates: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Source items {source_id, path, kind} from folders, files, globs, or .txt/.parquet lists of paths. A file
+    whose content an earlier one already has is not a new source: it is appended to `duplicates` (when given)
+    with `duplicate_of`, the path of the first."""
     paths: list[Path] = []
     for spec in inputs:
         p = Path(spec)
@@ -50,7 +52,8 @@ def discover(inputs: list[str]) -> list[dict[str, Any]]:
             paths += sorted(Path(x) for x in glob.glob(spec, recursive=True))
         else:
             paths.append(p)
-    items, seen = [], set()
+    items: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
     for path in paths:
         found = media_kind(path)  # by extension; for an unusual one (.gif) the header decides
         kind = {"video": "video", "image": "photo"}.get(found or "")
@@ -62,8 +65,12 @@ def discover(inputs: list[str]) -> list[dict[str, Any]]:
             cid = make_id("unreadable", path)
         source_id = f"{kind[0]}{cid}"
         if source_id in seen:
+            if duplicates is not None and seen[source_id] != str(path):
+                duplicates.append(
+                    {"source_id": source_id, "path": str(path), "kind": kind, "duplicate_of": seen[source_id]}
+                )
             continue
-        seen.add(source_id)
+        seen[source_id] = str(path)
         items.append({"source_id": source_id, "path": str(path), "kind": kind, "status": "ok"})
     return items
 
@@ -123,6 +130,21 @@ def decide(cfg: CurationConfig, segments: list[dict[str, Any]]) -> tuple[list[di
             }
         )
     return decided, clips
+
+
+def _record_duplicates(out: Path, duplicates: list[dict[str, Any]]) -> None:
+    """Each input whose content is another input's is accounted for (never silently dropped): a done state of its
+    own, `<source_id>.dup-<path id>.json`, whose row says which file it repeats."""
+    for dup in duplicates:
+        row = {
+            **{k: dup[k] for k in ("source_id", "path", "kind")},
+            "status": "duplicate",
+            "kept": False,
+            "stage": "discover",
+            "reason": f"same content as {dup['duplicate_of']}",
+        }
+        state = _state(out, "sources") / f"{dup['source_id']}.dup-{make_id(dup['path'])}.json"
+        write_json_atomic(state, {"source_id": dup["source_id"], "status": "done", "rows": [row]})
 
 
 def _state(out: Path, kind: str) -> Path:
@@ -208,8 +230,11 @@ def _usable_scorers(
 
 
 def _pending(inputs: list[str], out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(every source found, those without a finished record in `out` from an earlier run)."""
-    sources = discover(inputs)
+    """(every source found, those without a finished record in `out` from an earlier run); a file repeating
+    another input's content is recorded as a duplicate here."""
+    duplicates: list[dict[str, Any]] = []
+    sources = discover(inputs, duplicates)
+    _record_duplicates(out, duplicates)
     done = {p.stem for p in finished_files(_state(out, "sources"), ".json")} | {
         p.stem for p in finished_files(_state(out, "quarantine"), ".json")
     }

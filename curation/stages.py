@@ -59,11 +59,15 @@ class ProbeStage(Stage):
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
         from vsrcore.limits import check_frame_size
+        from vsrcore.video.decode import check_decodes
         from vsrcore.video.probe import check_frames, probe
 
         meta = probe(item["path"])
         check_frame_size(item["path"], meta.coded_width, meta.coded_height)
         counted = check_frames(item["path"], meta)  # headers estimate (MPEG-PS), lie (cut AVI) or average (VFR)
+        # packets that demux may still not decode (damaged NAL units): quarantined here, before any rule rejects
+        # the source for its size or length (which would hide that it is broken)
+        check_decodes(item["path"])
         declared = {
             "frame_count": counted.declared_frames,
             "duration_s": counted.declared_duration_s,

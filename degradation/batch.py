@@ -273,11 +273,27 @@ def _worker(args: tuple[Job, DegradeSettings, str]) -> tuple[Job, str | None]:
         run_job(job, settings, out)
         return job, None
     except UserFacingError as e:
-        return job, str(e)
+        message = str(e)  # the file first: a preset's complaint about the frames does not know where they came from
+        return job, message if job.source in message else f"{job.source}: {message}"
     except OSError as e:
         if e.errno in DISK_FULL:  # a plain OSError crosses the process pool intact (PyAV's own errors may not)
             raise OSError(e.errno, e.strerror, e.filename) from None
-        raise
+        raise _crossable(e) from None
+    except Exception as e:
+        raise _crossable(e) from None
+
+
+def _crossable(e: Exception) -> Exception:
+    """`e` if it survives the trip back from a pool worker, else a RuntimeError with its type and message: an
+    exception that cannot be rebuilt in the driver (a constructor with other arguments than its args) would break
+    the whole pool ("a process ... terminated abruptly") and hide what went wrong."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - any failure to rebuild
+        return RuntimeError(f"{type(e).__name__}: {e}")
 
 
 def _pool_worker_init(parent: tuple[int, bool]) -> None:
@@ -353,6 +369,7 @@ def _run_pool(
     cancelled and the workers stopped at once (clips in progress have no record, so a re-run redoes them)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from vsrcore.guard import die_with_parent_args
 
@@ -362,7 +379,11 @@ def _run_pool(
     try:
         futures = [pool.submit(_worker, (j, settings, str(out))) for j in todo]
         for future in futures:
-            _account(*future.result(), failed, bar)
+            try:
+                result = future.result()
+            except BrokenProcessPool as e:
+                raise _disk_full_or(e, out) from e
+            _account(*result, failed, bar)
     except BaseException:
         processes = list(getattr(pool, "_processes", {}).values())  # no public handle on the workers
         pool.shutdown(wait=False, cancel_futures=True)
@@ -372,6 +393,23 @@ def _run_pool(
             proc.join(10)
         raise
     pool.shutdown()
+
+
+def _disk_full_or(error: BaseException, out: Path) -> BaseException:
+    """The error to report when a pool worker died abruptly: the full disk (as an ENOSPC OSError naming the output
+    folder) when the output's disk has under 1 MiB free, which is what the user can act on and the likely cause of
+    the death; otherwise `error` itself."""
+    import errno
+    import os
+    import shutil
+
+    try:
+        full = shutil.disk_usage(out).free < 1 << 20
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+    return error
 
 
 def _finish(out: Path, failed: list[dict[str, str]]) -> int:

@@ -108,7 +108,8 @@ def upscale_video(
     video_path = dst.with_name(f".{dst.stem}.video{dst.suffix}") if has_audio else dst
     from vsrcore.stale import remove_stale_temps
 
-    remove_stale_temps(video_path)  # a killed earlier run's partial file (its pid is gone)
+    for target in {video_path, dst}:  # a killed earlier run's partial files (their writers' pids are gone)
+        remove_stale_temps(target)
     writer = VideoWriter(video_path, meta.fps_fraction, codec=enc, crf=crf)
 
     times: list[float] = []  # input frame times (s); VFR input is written back at these

@@ -143,7 +143,7 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
                 where = FILE_SOURCES.get(file, spec.source)
                 shown = f"{name}/{file}" if spec.subdir_only else file
                 print(f"  MISSING {shown}  (get it from {where})")
-                bad.append(f"{shown} missing")
+                bad.append(f"{shown}: missing (get it from {where})")
                 continue
             path = found[file]
             size = path.stat().st_size
@@ -161,17 +161,16 @@ def verify(names: list[str], weights_dir: str | None, load: bool = True) -> int:
             if good:
                 usable.add(file)
             else:
-                bad.append(f"{path} bad")
+                bad.append(f"{path}: " + "; ".join(n for n in notes if not n.endswith(" bytes")))
             print(f"  {'ok' if good else 'BAD'} {path}  " + "; ".join(notes))
         if name.startswith("flashvsr"):
             for line in _mode_lines(usable, set(found)):
                 print(line)
-    if not ok:  # the exit-code contract: one line on stderr says what failed and where the list is
+    if not ok:  # the exit-code contract: on stderr, one line per bad file naming it and what was expected
         import sys
 
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        print(f"flashvsr weights: {bad[0] if bad else 'a file is bad'}{more}; each file's check is listed above",
-              file=sys.stderr)  # fmt: skip
+        for line in bad or ["a file is bad"]:
+            print(f"flashvsr weights: {line}", file=sys.stderr)
     return EXIT_OK if ok else EXIT_PARTIAL
 
 

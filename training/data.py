@@ -16,6 +16,7 @@ Packing images with videos into shared rows is done in latent space by `training
 
 from __future__ import annotations
 
+import functools
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -61,15 +62,7 @@ def list_media(data: str | Path | Sequence[str | Path], split: str | None = "tra
                 n = 1 if kind == "image" else int(row["frame_count"])
                 items.append(MediaItem(str(row["id"]), kind, str(root), str(row["member"]), n, str(row["split"])))
         elif root.is_dir() or root.is_file():
-            files = sorted(p for p in (root.rglob("*") if root.is_dir() else [root]) if p.is_file())
-            for p in files:
-                ext = p.suffix.lower()
-                if ext in IMAGE_EXTS:
-                    items.append(MediaItem(p.stem, "image", str(p), None, 1, "all"))
-                elif ext in VIDEO_EXTS:
-                    from vsrcore.video.probe import count_frames
-
-                    items.append(MediaItem(p.stem, "clip", str(p), None, count_frames(p), "all"))
+            items += _folder_items(root)
         else:
             from vsrcore.errors import UserFacingError
 
@@ -77,28 +70,59 @@ def list_media(data: str | Path | Sequence[str | Path], split: str | None = "tra
     return sorted(items, key=lambda it: (it.kind, it.id))
 
 
-def _decode_image(data: bytes) -> np.ndarray:
+def _folder_items(root: Path) -> list[MediaItem]:
+    """The videos and photos of a plain folder (or one file). An unusual extension (.gif, .ogv, none) is decided
+    by the file's header, so an animated GIF is a clip; a photo's declared size is checked against the pixel cap
+    here (header only), so a decompression bomb is refused by name before training starts. MediaError (one line
+    naming the file) for a file that cannot be read; UserFacingError for a folder without any media."""
+    from vsrcore.errors import UserFacingError
+    from vsrcore.media_kind import media_kind
+    from vsrcore.video.image import check_declared_size
+    from vsrcore.video.probe import count_frames
+
+    items: list[MediaItem] = []
+    for p in sorted(q for q in (root.rglob("*") if root.is_dir() else [root]) if q.is_file()):
+        ext = p.suffix.lower()
+        kind = "image" if ext in IMAGE_EXTS else "video" if ext in VIDEO_EXTS else media_kind(p)
+        if kind == "image":
+            check_declared_size(p)
+            items.append(MediaItem(p.stem, "image", str(p), None, 1, "all"))
+        elif kind == "video":
+            items.append(MediaItem(p.stem, "clip", str(p), None, count_frames(p), "all"))
+    if not items:
+        raise UserFacingError(f"{root}: no video or image files to train on")
+    return items
+
+
+def _decode_image(data: bytes, name: str) -> np.ndarray:
     from vsrcore.video.image import decode_image
 
-    return decode_image(data)  # pixel cap checked from the header first
+    return decode_image(data, name=name)  # pixel cap checked from the header first; gray and palette -> RGB
 
 
-def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
-    """Frames start .. start+count-1 (uint8 (count, H, W, C)); short clips repeat their last frame."""
+def _decode_clip(data: bytes | str, start: int, count: int, name: str) -> np.ndarray:
+    """Frames start .. start+count-1 (uint8 RGB (count, H, W, C)); short clips repeat their last frame. `name` is
+    what errors call the clip; corrupt data is a MediaError naming it."""
     import av
+
+    from vsrcore.errors import MediaError
 
     src = io.BytesIO(data) if isinstance(data, bytes) else data
     frames: list[np.ndarray] = []
-    with av.open(src) as container:
-        ctx = container.streams.video[0].codec_context
-        check_frame_size("<clip>" if isinstance(data, bytes) else data, ctx.width, ctx.height)
-        for i, frame in enumerate(container.decode(video=0)):
-            if i >= start:
-                frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) == count:
-                break
+    index = -1
+    try:
+        with av.open(src) as container:
+            ctx = container.streams.video[0].codec_context
+            check_frame_size(name, ctx.width, ctx.height)
+            for index, frame in enumerate(container.decode(video=0)):
+                if index >= start:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if len(frames) == count:
+                    break
+    except av.error.FFmpegError as e:
+        raise MediaError(name, f"decoding failed after {index + 1} frames ({e.strerror or e})") from None
     if not frames:
-        raise ValueError(f"no frame decoded at or after {start}")
+        raise MediaError(name, f"no frame decoded at or after frame {start} ({index + 1} decoded)")
     while len(frames) < count:
         frames.append(frames[-1])
     return np.stack(frames)
@@ -143,9 +167,20 @@ class VSRTrainDataset(torch.utils.data.Dataset):
         self.spec = spec or SampleSpec()
         self.videos, self.images = videos, images
         if videos and not self.clips:
-            raise ValueError("the data has no video clips, but the batch layout asks for videos")
+            from vsrcore.errors import UserFacingError
+
+            if not self.photos:
+                raise UserFacingError("the data has no video clips or photos (for a shard folder: check --split)")
+            shown = ", ".join(_label(it) for it in self.photos[:3])
+            more = f" and {len(self.photos) - 3} more" if len(self.photos) > 3 else ""
+            raise UserFacingError(
+                f"the data has no video clips, only {len(self.photos)} photo(s) ({shown}{more}), but the batch "
+                f"layout asks for {videos} video(s) per step (--videos); train on photos with --videos 0 --images N"
+            )
         if images and not self.photos and not self.clips:
-            raise ValueError("the data has no media")
+            from vsrcore.errors import UserFacingError
+
+            raise UserFacingError("the data has no video clips or photos")
         self.seed, self.length = seed, length
         self._cache: OrderedDict[str, bytes | str] = OrderedDict()
         self._cache_items = cache_items
@@ -178,6 +213,18 @@ class VSRTrainDataset(torch.utils.data.Dataset):
         return data
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        from vsrcore.errors import UserFacingError
+
+        try:
+            return self._sample(index)
+        except UserFacingError as e:
+            if torch.utils.data.get_worker_info() is None:
+                raise
+            # in a DataLoader worker: torch would re-raise it in the trainer as exc_type(message + the worker's
+            # traceback); handed over as data, the trainer raises the one line (`StepLoader`)
+            return {"error": str(e)}
+
+    def _sample(self, index: int) -> dict[str, Any]:
         rng = for_item(self.seed, f"sample/{index}")
         kind = self.kind_of(index)
         spec = self.spec
@@ -185,13 +232,16 @@ class VSRTrainDataset(torch.utils.data.Dataset):
             item = self.clips[int(rng.integers(len(self.clips)))]
             n = spec.clip_frames
             start = int(rng.integers(max(item.frames - n, 0) + 1))
-            frames = _decode_clip(self._media(item), start, n)
+            frames = _decode_clip(self._media(item), start, n, _label(item))
         else:
             pool = self.photos or self.clips  # no photos: a single frame of a clip
             item = pool[int(rng.integers(len(pool)))]
             start = int(rng.integers(item.frames)) if item.kind == "clip" else 0
             data = self._media(item)
-            frames = _decode_clip(data, start, 1) if item.kind == "clip" else _decode_image(data)[None]  # type: ignore[arg-type]
+            if item.kind == "clip":
+                frames = _decode_clip(data, start, 1, _label(item))
+            else:
+                frames = _decode_image(data, _label(item))[None]  # type: ignore[arg-type]
         t = torch.from_numpy(np.array(frames, copy=True)).permute(0, 3, 1, 2)  # (T, C, H, W) uint8
         lo, hi = spec.rescale
         factor = 1.0 if lo == hi == 1.0 else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
@@ -208,6 +258,11 @@ class VSRTrainDataset(torch.utils.data.Dataset):
             "frames": t.contiguous(),
             "params": {"item": item.id, "start": start, "crop": box, "flip": flip, "rescale": factor},
         }
+
+
+def _label(item: MediaItem) -> str:
+    """What an error calls the item: its file, or its shard folder and item id."""
+    return item.source if item.member is None else f"{item.source}: item '{item.id}'"
 
 
 def random_crop(frames: Tensor, size: int, rng: np.random.Generator) -> tuple[Tensor, tuple[int, int, float]]:
@@ -288,7 +343,10 @@ class Degrader:
                 records[k] = r
         return lq, (clips if self.target == "source" else gt), records
 
-    def __call__(self, samples: list[dict[str, Any]]) -> PairBatch:
+    def __call__(self, samples: list[dict[str, Any]]) -> PairBatch | SampleError:
+        errors = [s["error"] for s in samples if "error" in s]
+        if errors:
+            return SampleError(errors[0])
         vids = [s for s in samples if s["kind"] == "clip"]
         imgs = [s for s in samples if s["kind"] == "image"]
 
@@ -304,6 +362,25 @@ class Degrader:
         ids = [s["id"] for s in vids] + [s["id"] for s in imgs]
         records = [{**r, "sample": s["params"]} for r, s in zip(vrec + irec, vids + imgs, strict=True)]
         return PairBatch(vgt, vlq, igt, ilq, ids, records)
+
+
+@dataclass(frozen=True)
+class SampleError:
+    """A sample that a DataLoader worker could not load: the one-line message (see `StepLoader`)."""
+
+    message: str
+
+
+class StepLoader(torch.utils.data.DataLoader):
+    """A DataLoader that raises a worker's bad-input error in the trainer as the one line it was (UserFacingError)."""
+
+    def __iter__(self):  # noqa: ANN204
+        from vsrcore.errors import UserFacingError
+
+        for batch in super().__iter__():
+            if isinstance(batch, SampleError):
+                raise UserFacingError(batch.message)
+            yield batch
 
 
 class StepSampler(torch.utils.data.Sampler):
@@ -322,6 +399,17 @@ class StepSampler(torch.utils.data.Sampler):
         return max(self.steps - self.start, 0) * self.per_step
 
 
+def _worker_init(parent: tuple[int, bool], worker_id: int) -> None:
+    """A DataLoader worker dies with the trainer (the kernel's SIGKILL on the parent's death: a killed trainer's
+    workers would otherwise print ConnectionResetError tracebacks from their queues) and leaves Ctrl-C to it."""
+    import signal
+
+    from vsrcore.guard import die_with_parent
+
+    die_with_parent(*parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def make_loader(
     dataset: VSRTrainDataset,
     degrader: Degrader,
@@ -332,10 +420,14 @@ def make_loader(
     rank: int = 0,
     world: int = 1,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader yielding one `PairBatch` per step (deterministic for any `workers`)."""
+    """A DataLoader yielding one `PairBatch` per step (deterministic for any `workers`). Its worker processes end
+    with the trainer, silently, even when it is killed with `kill -9` (`_worker_init`)."""
+    from vsrcore.guard import die_with_parent_args
+
     sampler = StepSampler(dataset.per_step, start_step, steps, rank, world)
-    return torch.utils.data.DataLoader(
+    return StepLoader(
         dataset,
+        worker_init_fn=functools.partial(_worker_init, die_with_parent_args()) if workers > 0 else None,
         batch_size=dataset.per_step,
         sampler=sampler,
         collate_fn=degrader,

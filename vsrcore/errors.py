@@ -18,6 +18,9 @@ class MediaError(UserFacingError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self) -> tuple:  # rebuilt from (path, problem) after crossing to or from a worker process
+        return (type(self), (self.path, self.problem))
+
 
 # errno values that mean "the output cannot grow": no space, file too large (RLIMIT_FSIZE), quota exceeded
 DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})

@@ -10,7 +10,8 @@ from pathlib import Path
 
 def remove_stale_temps(target: str | Path) -> list[Path]:
     """Remove the temporary siblings of `target` whose writing process no longer runs; returns what was removed.
-    A temporary file of a run still in progress (its pid alive) is left alone."""
+    Only regular files named exactly as `temp_sibling` names them for this `target` are candidates; one of a run
+    still in progress (its pid alive, or not ours to signal) is left alone, and so are links and folders."""
     target = Path(target)
     pattern = re.compile(rf"\.{re.escape(target.stem)}\.(\d+)-[0-9a-f]{{8}}\.tmp{re.escape(target.suffix)}")
     removed = []
@@ -18,7 +19,7 @@ def remove_stale_temps(target: str | Path) -> list[Path]:
         return removed
     for p in target.parent.iterdir():
         m = pattern.fullmatch(p.name)
-        if m and not _running(int(m.group(1))):
+        if m and p.is_file() and not p.is_symlink() and not _running(int(m.group(1))):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed

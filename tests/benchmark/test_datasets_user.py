@@ -149,3 +149,47 @@ def test_registered_folder_sets_keep_their_own_lq(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="has its own LQ"):
         ds.sources(tmp_path, lq="bi")
     assert [s.name for s in ds.sources(tmp_path)] == ["calendar", "city", "foliage", "walk"]
+
+
+def test_link_loops_and_broken_links_are_named_for_what_they_are(tmp_path: Path) -> None:
+    from tests.hostile_inputs import hostile_media
+
+    looped = hostile_media(tmp_path / "media", ("symlink-loop",))["symlink-loop"].parent
+    root = tmp_path / "set"
+    root.mkdir()
+    (root / "gt").symlink_to(looped, target_is_directory=True)
+    with pytest.raises(DatasetError, match=r"gt/a\.mp4: symbolic link loop \(a\.mp4 -> b\.mp4 leads back to itself\)"):
+        user_dataset("mine", root).verify()
+    for name in ("a.mp4", "b.mp4"):
+        (looped / name).unlink()
+    with pytest.raises(DatasetError, match=r"gt/self: symbolic link loop \(folder link to '\.', the folder holding"):
+        user_dataset("mine", root).verify()
+    (looped / "self").unlink()
+    (looped / "gone.mp4").symlink_to("nowhere.mp4")
+    with pytest.raises(DatasetError, match=r"gt/gone\.mp4: broken symbolic link \(to 'nowhere\.mp4'"):
+        user_dataset("mine", root).verify()
+
+
+def test_a_clip_too_small_for_the_scale_names_the_file_and_its_real_size(tmp_path: Path) -> None:
+    from tests.hostile_inputs import hostile_media
+
+    for case in ("1x1-png", "1x1-video"):
+        made = hostile_media(tmp_path / case, (case,))[case]
+        root = tmp_path / f"set-{case}"
+        (root / "gt").mkdir(parents=True)
+        shutil.copy(made, root / "gt" / made.name)
+        (source,) = user_dataset("mine", root).sources(lq="bi")
+        with pytest.raises(MediaError) as e:
+            source.load()
+        assert str(e.value).startswith(f"{root / 'gt' / made.name}: frames of 1x1 are too small for x4"), e.value
+
+
+def test_an_animated_gif_is_a_clip(tmp_path: Path) -> None:
+    from tests.hostile_inputs import hostile_media
+
+    gif = hostile_media(tmp_path / "made", ("gif",))["gif"]
+    (tmp_path / "set" / "gt").mkdir(parents=True)
+    shutil.copy(gif, tmp_path / "set" / "gt" / gif.name)
+    (source,) = user_dataset("mine", tmp_path / "set").sources(lq="bi")
+    clip = source.load()
+    assert source.name == "anim" and clip.gt.shape == (6, 48, 64, 3) and clip.lq.shape == (6, 12, 16, 3)

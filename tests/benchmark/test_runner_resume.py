@@ -122,3 +122,38 @@ def test_weights_added_after_a_run_turn_missing_cells_into_numbers(
     kept = after[after["metric"] != "lpips"].reset_index(drop=True)
     assert kept.equals(before[before["metric"] != "lpips"].reset_index(drop=True))  # not recomputed, not re-timed
     assert run(replace(cfg, weights_dir=str(weights))).skipped_clips == 2  # now everything is done
+
+
+def test_kill_9_then_resume_with_several_lq_protocols_lists_each_cell_once(tmp_path: Path) -> None:
+    """The reliability matrix's bench row: a gt-only set scored under several LQ protocols (as the samples suite
+    is), killed with SIGKILL mid-run, then resumed, read back as the leaderboard reads a results folder. Each cell
+    appears once per protocol, never twice; the matrix's old check keyed records without the protocol and so
+    counted the protocols as duplicates (60 of 90), in an uninterrupted run too."""
+    from leaderboard.board import load_records
+
+    folder = make_folder(tmp_path / "mine", CLIPS, lq=False)
+    args = ["bench", "--dataset", f"mine={folder}", "--methods", "bicubic", "--command-method", SLOW,
+            "--lq", "bi,bd", "--metrics", "psnr", "--quiet", "--no-leaderboard"]  # fmt: skip
+    killed, full = tmp_path / "killed", tmp_path / "full"
+    proc = subprocess.Popen([sys.executable, "-m", "vsrcore.cli", *args, "-o", str(killed)], start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(part_files(killed / "records")) < 3:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert main([*args, "-o", str(killed)]) == 0
+    assert main([*args, "-o", str(full)]) == 0
+    for out in (killed, full):
+        recs = pd.DataFrame(load_records(out))
+        assert not recs.duplicated(list(KEY)).any()
+        per_cell = recs.groupby(["method", "dataset", "clip", "metric"])["protocol"].apply(
+            lambda ps: sorted(p["lq"] for p in ps)
+        )
+        assert len(per_cell) == 2 * 4 * 2 + 1 * 4 * 1  # (psnr, fps) x clips x methods + the slow one's peak RSS
+        assert all(lqs == ["bd", "bi"] for lqs in per_cell), per_cell
+    timing = ["fps", "peak_rss_gb"]
+    resumed, uninterrupted = _table(killed), _table(full)
+    keep = ~resumed["metric"].isin(timing)
+    pd.testing.assert_frame_equal(resumed[keep], uninterrupted[~uninterrupted["metric"].isin(timing)])

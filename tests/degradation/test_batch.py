@@ -118,7 +118,9 @@ def test_bad_inputs_are_listed_and_the_rest_finishes(tmp_path: Path) -> None:
     assert r.returncode == 3
     failed = [json.loads(line) for line in (tmp_path / "out" / "failed.jsonl").read_text().splitlines()]
     assert sorted(Path(f["path"]).name for f in failed) == ["broken.mp4", "one_pixel.mkv", "tiny.mkv"]
-    assert any("too small" in f["error"] for f in failed)
+    (small,) = [f["error"] for f in failed if "too small" in f["error"]]
+    assert small.startswith(f"{tiny}: frames of 1x1 are too small for x4")  # the file first
+    assert f"flashvsr degrade: {tiny}: frames of 1x1" in r.stderr
     assert "broken.mp4: not a readable media file" in r.stderr or "broken.mp4" in json.dumps(failed)
     assert len(pd.read_parquet(tmp_path / "out" / "manifest.parquet")) == 1
 

@@ -58,3 +58,32 @@ def test_verify_checks_pinned_hashes(
     monkeypatch.setitem(PINNED, raft.name, replace(PINNED[raft.name], sha256=file_sha256(raft)[:8]))
     assert verify(["raft-large"], str(weights_dir), load=False) == 0
     assert "prefix-only pin: loaded with weights_only=True" in capsys.readouterr().out
+
+
+def test_stderr_has_one_line_per_bad_file_naming_it_and_what_was_expected(
+    weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    from tests.vsrcore.test_pinned_weights import _RunsCode
+
+    weights_dir.mkdir(parents=True)
+    marker = weights_dir.parent / "ran"
+    musiq = weights_dir / "musiq_koniq_ckpt-e95806b9.pth"
+    torch.save({"weight": torch.zeros(2), "payload": _RunsCode(marker)}, musiq)  # a pickle that would run code
+    folder = weights_dir / "flashvsr-v1.1"
+    folder.mkdir()
+    for f in WEIGHTS["flashvsr-v1.1"].files:
+        if f not in ("Wan2.1_VAE.pth", "TCDecoder.ckpt"):
+            (folder / f).write_bytes(b"x")
+    (folder / "TCDecoder.ckpt").write_bytes(b"")
+    assert verify(["musiq-koniq", "flashvsr-v1.1"], str(weights_dir), load=False) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert not marker.exists()
+    assert len(err) == 3, err
+    expected = [
+        f"flashvsr weights: {musiq}: sha256 MISMATCH: expected {PINNED[musiq.name].sha256}, got ",
+        "flashvsr weights: flashvsr-v1.1/Wan2.1_VAE.pth: missing (get it from ",
+        f"flashvsr weights: {folder / 'TCDecoder.ckpt'}: EMPTY",
+    ]
+    assert all(any(line.startswith(e) for line in err) for e in expected), err

@@ -219,14 +219,20 @@ def bench_signal(sig: int, fault: str) -> Callable[[Path], Row]:
         problems += [p for p in common_problems(rerun, None) if p not in problems]
         note = f"re-run: exit {rerun.rc}"
         if rerun.rc == 0:
+            from benchmark.records import KEY
             from leaderboard.board import load_records
 
             recs = pd.DataFrame(load_records(out))
-            keys = [c for c in ("method", "dataset", "clip", "metric", "lq") if c in recs]
+            # the record key: one suite scores each clip under several LQ protocols (bi, bd, realbasicvsr), which
+            # differ in protocol_key only; (method, dataset, clip, metric) alone repeats once per protocol
+            keys = [c for c in KEY if c in recs]
             dup = int(recs.duplicated(keys).sum()) if keys else 0
-            if dup:
+            if dup or len(keys) != len(KEY):
                 problems.append("duplicate")
-            note += f", {len(recs)} records, {dup} duplicated on ({', '.join(keys)})"
+            not_ok = int((recs["status"] != "ok").sum())
+            if not_ok:
+                problems.append("lost")
+            note += f", {len(recs)} records ({not_ok} not ok), {dup} duplicated on ({', '.join(keys)})"
         return Row("faults", fault, "bench", first.rc, last_line(first.stderr), first.seconds, problems, note)
 
     return run

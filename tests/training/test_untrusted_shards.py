@@ -38,7 +38,13 @@ def test_training_data_refuses_a_hostile_member(tmp_path: Path, monkeypatch: pyt
 
 
 def test_training_data_applies_the_pixel_cap_before_decoding(tmp_path: Path) -> None:
-    (tmp_path / "bomb.png").write_bytes(bomb_png(100_000, 100_000))
-    ds = VSRTrainDataset(list_media(tmp_path, split=None), spec=SampleSpec(crop=16), videos=0, images=1)
+    from training.data import MediaItem
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bomb_png(100_000, 100_000))
+    with pytest.raises(PixelCapExceeded, match=r"bomb\.png: .*above the pixel cap"):  # a folder: refused when listed
+        list_media(tmp_path, split=None)
+    item = MediaItem("bomb", "image", str(bomb), None, 1, "all")  # and when decoded (a shard's member, say)
+    ds = VSRTrainDataset([item], spec=SampleSpec(crop=16), videos=0, images=1)
     with pytest.raises(PixelCapExceeded, match="above the pixel cap"):
         ds[0]

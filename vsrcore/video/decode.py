@@ -48,9 +48,17 @@ def _to_rgb(frame: Any, rotation: int | None) -> np.ndarray:
 
 
 def _decode(
-    p: Path, start: int, end: int | None, stride: int, threads: int | None, apply_rotation: bool, hold: int | None
-) -> Iterator[tuple[np.ndarray, float]]:
-    """The unguarded decode loop behind `iter_timed_frames`."""
+    p: Path,
+    start: int,
+    end: int | None,
+    stride: int,
+    threads: int | None,
+    apply_rotation: bool,
+    hold: int | None,
+    convert: bool = True,
+) -> Iterator[tuple[Any, float]]:
+    """The unguarded decode loop behind `iter_timed_frames` (and, with `convert=False`, `check_decodes`: frames
+    decoded but not converted, None in their place)."""
     import av
 
     container = open_input(p)
@@ -90,7 +98,7 @@ def _decode(
                     t = last_t + 1.0 / rate
                 last_t = t
                 if index >= start and (index - start) % stride == 0:
-                    yield _to_rgb(frame, None if apply_rotation else 0), t
+                    yield (_to_rgb(frame, None if apply_rotation else 0) if convert else None), t
         except av.error.FFmpegError as e:
             raise MediaError(p, f"decoding failed after {index + 1} frames ({e.strerror or e})") from None
         if index < 0:
@@ -122,6 +130,17 @@ def iter_timed_frames(
         raise ValueError(f"bad frame range start={start} end={end} stride={stride}")
     p = Path(path)
     return watched_iter(lambda: _decode(p, start, end, stride, threads, apply_rotation, hold), path=p)
+
+
+def check_decodes(path: str | Path, threads: int | None = None) -> int:
+    """Decode every frame of `path` (nothing converted or kept) and return how many decoded: a file whose packets
+    demux but whose data is corrupt (damaged NAL units, say) fails here, as it would in any later decode, with a
+    MediaError naming the file (`decoding failed after N frames (...)`). Guarded like `iter_timed_frames`."""
+    p = Path(path)
+    count = 0
+    for _ in watched_iter(lambda: _decode(p, 0, None, 1, threads, False, None, convert=False), path=p):
+        count += 1
+    return count
 
 
 def iter_frames(path: str | Path, **kwargs: Any) -> Iterator[np.ndarray]:

@@ -17,8 +17,8 @@ from vsrcore.errors import MediaError
 from vsrcore.limits import PixelCapExceeded, check_decoded_bytes, check_frame_size, max_pixels
 
 
-def declared_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) an image file declares in its header (nothing decoded); MediaError when unreadable."""
+def _header_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the header; PIL's DecompressionBombError passes through, MediaError when unreadable."""
     from PIL import Image
 
     try:
@@ -27,10 +27,38 @@ def declared_size(path: str | Path) -> tuple[int, int]:
             with Image.open(path) as im:
                 return im.size
     except Image.DecompressionBombError:
-        return (Image.MAX_IMAGE_PIXELS or 0) + 1, 1  # above any cap PIL enforces; decode_image says why
+        raise
     except (OSError, ValueError, SyntaxError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise MediaError(path, f"not a readable image ({reason})") from None
+
+
+def declared_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) an image file declares in its header (nothing decoded); MediaError when unreadable."""
+    from PIL import Image
+
+    try:
+        return _header_size(path)
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS or 0) + 1, 1  # above any cap PIL enforces; decode_image says why
+
+
+def check_declared_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) an image file declares, checked against the pixel cap from the header alone (nothing
+    decoded): PixelCapExceeded naming the file (PIL's bomb guard included), MediaError when unreadable."""
+    from PIL import Image
+
+    cap = max_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < cap:
+        Image.MAX_IMAGE_PIXELS = cap  # PIL's own guard must not refuse what our cap allows
+    try:
+        size = _header_size(path)
+    except Image.DecompressionBombError as e:
+        raise PixelCapExceeded(
+            path, f"declared image size is above the pixel cap of {cap / 1e6:g} MP (--max-pixels; PIL: {e})"
+        ) from None
+    check_frame_size(path, *size, cap=cap)
+    return size
 
 
 def decode_image(source: str | Path | bytes, name: str | Path | None = None) -> np.ndarray:

@@ -20,11 +20,33 @@ _PLAYLIST_FORMATS = frozenset({"concat", "hls", "dash", "ffmetadata"})
 AVFMT_NOTIMESTAMPS = 0x80  # libavformat's flag for formats that store no timestamps (raw elementary streams)
 
 
+def link_problem(path: str | Path) -> str | None:
+    """What is wrong with `path` as a symbolic link: a loop (links that point at each other, or a folder link to
+    the folder holding it or above), a broken link, or None (not a link, or a link to something that exists)."""
+    import errno
+    import os
+
+    p = Path(path)
+    if not p.is_symlink():
+        return None
+    target = os.readlink(p)
+    try:
+        os.stat(p)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"symbolic link loop ({p.name} -> {target} leads back to itself)"
+        return f"broken symbolic link (to '{target}', which does not exist)"
+    resolved, parent = p.resolve(), p.parent.resolve()
+    if resolved.is_dir() and (resolved == parent or resolved in parent.parents):
+        return f"symbolic link loop (folder link to '{target}', the folder holding it or above)"
+    return None
+
+
 def check_file(path: str | Path) -> Path:
-    """Raise MediaError for a missing, non-regular or zero-byte file; return it as a Path."""
+    """Raise MediaError for a missing, non-regular or zero-byte file, or a link loop; return it as a Path."""
     p = Path(path)
     if not p.exists():
-        raise MediaError(p, "file not found")
+        raise MediaError(p, link_problem(p) or "file not found")
     if not p.is_file():
         raise MediaError(p, "not a regular file")
     if p.stat().st_size == 0:
