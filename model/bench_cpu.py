@@ -30,14 +30,20 @@ import time
 from typing import Any
 
 
-def _one(height: int, width: int, frames: int, backend: str | None, max_memory: str | None, plan: bool) -> dict:
+def _one(
+    height: int, width: int, frames: int, backend: str | None, max_memory: str | None, plan: bool, decoder: str
+) -> dict:
     import torch
 
+    from model.flashvsr.cpu_decoder import bf16_supported
     from model.flashvsr.memory import parse_bytes
     from model.flashvsr.pipeline import build_flashvsr
 
     budget = parse_bytes(max_memory) if max_memory else (1 << 62 if not plan else None)
     m = build_flashvsr("flashvsr-tiny", device="cpu", backend=backend, max_memory=budget)
+    if decoder == "cpu-bf16" and not bf16_supported():
+        decoder = "cpu-fp32"  # emulated bfloat16 is slower than float32
+    _set_decoder(m.decoder, decoder)
     est = m.memory_plan(height, width)
     x = torch.rand(frames, 3, height, width, generator=torch.Generator().manual_seed(0))
     m.timings = {}
@@ -50,6 +56,7 @@ def _one(height: int, width: int, frames: int, backend: str | None, max_memory: 
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "estimate_gb": round(est.estimate / 2**30, 2), "tile": est.tile, "backend": backend or "default",
         "seconds_per_part": {k: round(v, 1) for k, v in m.timings.items()}, "threads": torch.get_num_threads(),
+        "decoder": decoder,
     }  # fmt: skip
 
 
@@ -167,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-memory", help="budget, e.g. 8G (default: 80%% of available memory)")
     ap.add_argument("--no-plan", action="store_true", help="never tile (the old behaviour)")
     ap.add_argument("--compat-diff", metavar="SAMPLE", help="default vs --compat official on a real sample clip")
+    ap.add_argument("--decoder", choices=list(DECODER_PATHS), help="TCDecoder path (default: cpu-bf16 where the "
+                    "CPU has native bfloat16, else cpu-fp32; --backend reference: module)")  # fmt: skip
     ap.add_argument("--decoder-ab", action="store_true", help="time the TCDecoder paths in turn (per size)")
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds of --decoder-ab (default 3)")
     ap.add_argument("--decoder-gate", metavar="SAMPLE", help="PSNR of the bfloat16 vs float32 decoder on a sample")
@@ -185,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.one:
         w, h = map(int, args.one.split("x"))
-        print(json.dumps(_one(h, w, args.frames, args.backend, args.max_memory, not args.no_plan)))
+        decoder = args.decoder or ("module" if args.backend == "reference" else "cpu-bf16")
+        print(json.dumps(_one(h, w, args.frames, args.backend, args.max_memory, not args.no_plan, decoder)))
         return 0
     for size in args.sizes.split(","):
         cmd = [sys.executable, "-m", "model.bench_cpu", "--one", size, "--frames", str(args.frames)]
         cmd += ["--backend", args.backend] if args.backend else []
         cmd += ["--max-memory", args.max_memory] if args.max_memory else []
         cmd += ["--no-plan"] if args.no_plan else []
+        cmd += ["--decoder", args.decoder] if args.decoder else []
         r = subprocess.run(cmd, capture_output=True, text=True)
         line = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else None
         print(line or json.dumps({"size": size, "error": f"exit {r.returncode}", "stderr": r.stderr[-300:]}),
