@@ -152,6 +152,10 @@ class TCDecoder(nn.Module):
         )
 
     compiled = False  # GPU fast path: run the layers through torch.compile (fast_convs.compile_decoder)
+    # CPU inference path (cpu_decoder.cpu_layers, float32 input, autograd off): False runs the module code;
+    # cpu_dtype torch.bfloat16 runs its convolutions in bfloat16 (not the reference numerics; see docs/model.md)
+    cpu_fast = True
+    cpu_dtype: torch.dtype = torch.float32
 
     def reset(self) -> None:
         """Forget the stream: the next `decode` is the first chunk of a new video."""
@@ -161,7 +165,13 @@ class TCDecoder(nn.Module):
     def _run(self, x: Tensor, frames_hr: Tensor | None = None) -> Tensor:
         """x (B, T, C, h, w) -> (B, T', 3, H, W), all frames of each layer at once; MemBlock memory carried over.
         frames_hr (B, T', 3, H, W): the conditioning frames for the full-resolution branch (when it exists).
-        With `compiled` set and x on CUDA, the layers run as one torch.compile'd graph (fused elementwise work)."""
+        With `compiled` set and x on CUDA, the layers run as one torch.compile'd graph (fused elementwise work);
+        float32 on CPU without autograd, `cpu_fast` runs them through `cpu_decoder.cpu_layers` (in `cpu_dtype`)."""
+        if self.cpu_fast and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
+            from model.flashvsr.cpu_decoder import cpu_layers
+
+            y, self._mem = cpu_layers(self, x, self._mem, frames_hr, self.cpu_dtype)
+            return y
         fn = _compiled_layers() if self.compiled and x.is_cuda else _layers
         y, self._mem = fn(self, x, self._mem, frames_hr)
         return y
