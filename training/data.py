@@ -44,9 +44,18 @@ class MediaItem:
     split: str = "train"
 
 
+FRAMES_SUFFIX = ".frames"  # in a plain folder, `<name>.frames/` holding PNG/JPG frames (sorted by name) is one clip
+
+
+def frame_files(folder: str | Path) -> list[Path]:
+    """The frames of a `<name>.frames` clip folder, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS)
+
+
 def list_media(data: str | Path | Sequence[str | Path], split: str | None = "train") -> list[MediaItem]:
-    """Items of VSR shard directories (filtered to `split`; None = all) and/or plain folders of videos and photos
-    (which have no split: all their files are used). Sorted by id, so the list does not depend on disk order."""
+    """Items of VSR shard directories (filtered to `split`; None = all) and/or plain folders of videos, photos and
+    `<name>.frames/` frame folders (clips readable without PyAV), which have no split: all their files are used.
+    Sorted by id, so the list does not depend on disk order."""
     roots = [data] if isinstance(data, (str, Path)) else list(data)
     items: list[MediaItem] = []
     for root in map(Path, roots):
@@ -62,7 +71,13 @@ def list_media(data: str | Path | Sequence[str | Path], split: str | None = "tra
                 items.append(MediaItem(str(row["id"]), kind, str(root), str(row["member"]), n, str(row["split"])))
         elif root.is_dir() or root.is_file():
             files = sorted(p for p in (root.rglob("*") if root.is_dir() else [root]) if p.is_file())
+            clip_dirs = {p.parent for p in files if p.parent.name.endswith(FRAMES_SUFFIX)}
+            for d in sorted(clip_dirs):
+                n = len(frame_files(d))
+                items.append(MediaItem(d.name.removesuffix(FRAMES_SUFFIX), "clip", str(d), None, n, "all"))
             for p in files:
+                if p.parent in clip_dirs:
+                    continue
                 ext = p.suffix.lower()
                 if ext in IMAGE_EXTS:
                     items.append(MediaItem(p.stem, "image", str(p), None, 1, "all"))
@@ -84,11 +99,17 @@ def _decode_image(data: bytes) -> np.ndarray:
 
 
 def _decode_clip(data: bytes | str, start: int, count: int) -> np.ndarray:
-    """Frames start .. start+count-1 (uint8 (count, H, W, C)); short clips repeat their last frame."""
+    """Frames start .. start+count-1 (uint8 (count, H, W, C)) of a video (bytes or path) or a `.frames` folder;
+    short clips repeat their last frame."""
+    frames: list[np.ndarray] = []
+    if isinstance(data, str) and Path(data).is_dir():
+        frames = [_decode_image(f.read_bytes()) for f in frame_files(data)[start : start + count]]
+        if not frames:
+            raise ValueError(f"{data}: no frame at or after {start}")
+        return np.stack(frames + [frames[-1]] * (count - len(frames)))
     import av
 
     src = io.BytesIO(data) if isinstance(data, bytes) else data
-    frames: list[np.ndarray] = []
     with av.open(src) as container:
         ctx = container.streams.video[0].codec_context
         check_frame_size("<clip>" if isinstance(data, bytes) else data, ctx.width, ctx.height)
