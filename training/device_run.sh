@@ -15,7 +15,8 @@
 # below fit one H100 call), CKPT (checkpoint interval, default 100), SEED (0), WORKERS (default: cores - 2),
 # VIDEOS / IMAGES (per step, default 4 / 8), DEVICE (default cuda when present), REAL (real-world training
 # degradation: realbasicvsr when PyAV imports, else realesrgan), STAGES (default "0 1 2 3 decoder decoder-only"),
-# ABLATE (validation items in the decoder-only vs DiT + decoder comparison, default 12; 0 = off).
+# ABLATE (validation items in the decoder-only vs DiT + decoder comparison, default 8; 0 = off), RESERVE (seconds
+# kept for export, bench and ablation: default 140, 75 without the ablation). Timings: docs/training.md.
 # Wheels: *.whl in .whl/ at the repository root (carried) are installed into /tmp/site first.
 set -uo pipefail
 pack=$(cd "${1:?usage: bash training/device_run.sh PACK OUT [STATE]}" && pwd)
@@ -45,11 +46,11 @@ if [ -z "${REAL:-}" ]; then
   if $py -c "import av" 2>/dev/null; then REAL=realbasicvsr; else REAL=realesrgan; fi
 fi
 export REAL
-device=${DEVICE:-$($py -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")}
+device=${DEVICE:-$($py -c "import torch; print('cuda:0' if torch.cuda.is_available() else 'cpu')")}
 cores=$(nproc)
 export WORKERS=${WORKERS:-$((cores > 3 ? cores - 2 : 1))}
 export VIDEOS=${VIDEOS:-4} IMAGES=${IMAGES:-8} SEED=${SEED:-0} CKPT=${CKPT:-100}
-export S0=${S0:-700} S1=${S1:-500} S2=${S2:-200} S3=${S3:-200} SD=${SD:-1200} SDO=${SDO:-1200}
+export S0=${S0:-200} S1=${S1:-180} S2=${S2:-60} S3=${S3:-60} SD=${SD:-300} SDO=${SDO:-300}
 read -r -a stages <<<"${STAGES:-0 1 2 3 decoder decoder-only}"
 say "device $device ($($py -c "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')")), torch $($py -c 'import torch; print(torch.__version__)'), $cores cores, $WORKERS workers; real-world degradation: $REAL; budget ${budget}s"
 say "steps: S0=$S0 S1=$S1 S2=$S2 S3=$S3 SD=$SD SDO=$SDO; batch: $VIDEOS clips + $IMAGES photos; seed $SEED; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -66,14 +67,22 @@ if [ -n "$state" ]; then
 fi
 
 # --- training: each stage under the time left, reserving time for export and evaluation ---
-ablate=${ABLATE:-12}
-reserve=${RESERVE:-$([ "$ablate" = 0 ] && echo 60 || echo 120)}  # export + bench (+ ablation)
+ablate=${ABLATE:-8}
+reserve=${RESERVE:-$([ "$ablate" = 0 ] && echo 75 || echo 140)}  # export + bench (+ ablation), measured on an H100
 declare -A dir=([0]=stage0 [1]=stage1 [2]=stage2 [3]=stage3 [decoder]=decoder [decoder-only]=decoder-only/decoder)
 declare -A steps=([0]=$S0 [1]=$S1 [2]=$S2 [3]=$S3 [decoder]=$SD [decoder-only]=$SDO)
 complete=1
+chain=(0 1 2 3)  # a finished stage makes the earlier ones unnecessary (they are not carried past it)
+for ((i = ${#chain[@]} - 1; i >= 0; i--)); do
+  s=${chain[$i]}
+  if $py -m training.run_state done "$run/${dir[$s]}" "${steps[$s]}"; then finished_upto=$i; break; fi
+done
 for stage in "${stages[@]}"; do
   if $py -m training.run_state done "$run/${dir[$stage]}" "${steps[$stage]}"; then
     say "stage $stage: already at step ${steps[$stage]} (carried)"; continue
+  fi
+  if [[ $stage =~ ^[0-3]$ ]] && [ "$stage" -le "${finished_upto:--1}" ]; then
+    say "stage $stage: not needed (stage ${chain[$finished_upto]} is finished)"; continue
   fi
   left=$((budget - reserve - $(elapsed)))
   if [ "$left" -lt 20 ]; then
@@ -106,8 +115,8 @@ if [ -n "$(ls -A "$work/state")" ]; then
   say "state: $(du -ch "$out"/state.tar.part* | tail -1 | cut -f1) in $(ls "$out"/state.tar.part* | wc -l) part(s)"
 fi
 
-if [ $complete -eq 0 ] && [ ! -f "$run/decoder/latest.json" ]; then
-  say "training incomplete: no bundle yet; run again with STATE=<folder of the state.tar.part files>"
+if ! $py -m training.run_state done "$run/decoder" "$SD"; then
+  say "no bundle yet (the decoder stage has not finished): run again with the state.tar.part files as STATE"
   exit 3
 fi
 
@@ -129,7 +138,7 @@ $FLASHVSR bench "${datasets[@]}" --methods bicubic,lanczos,flashvsr-tiny --metri
   --weights-dir "$work/weights" -o "$work/bench" --no-leaderboard --quiet --device "$device" \
   || say "bench exited $? (records written so far are kept)"
 
-if [ "$ablate" -gt 0 ] && [ -f "$run/decoder-only/decoder/latest.json" ]; then
+if [ "$ablate" -gt 0 ] && $py -m training.run_state done "$run/decoder-only/decoder" "$SDO"; then
   left=$((budget - 15 - $(elapsed)))
   if [ "$left" -gt 20 ]; then
     abl=()
@@ -161,6 +170,6 @@ $py -m training.select_run --table "${results[@]}" >"$out/metrics.md" || say "no
   echo "batch $VIDEOS clips + $IMAGES photos; seed $SEED; training complete: $complete; wall $(elapsed) s"
 } >>"$out/metrics.md"
 cat "$out/metrics.md"
-(cd "$work" && find bench bench-ablation run \( -path 'bench*' -o -name loss.csv -o -name 'ckpt-*.json' \
-  -o -name latest.json \) -type f 2>/dev/null | sort | tar -czf "$out/results.tar.gz" -T -)
+(cd "$work" && find bench bench-ablation run \( -path '*/outputs' -prune \) -o \( -path 'bench*' -o -name loss.csv \
+  -o -name 'ckpt-*.json' -o -name latest.json \) -type f -print 2>/dev/null | sort | tar -czf "$out/results.tar.gz" -T -)
 say "done; $(ls "$out" | wc -l) files in $out"

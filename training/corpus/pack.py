@@ -1,7 +1,7 @@
 """A compact copy of the built corpus for a GPU machine that has no PyAV: train photos and clips as JPEG, the
 validation split as an evaluation set with its LQ made here.
 
-    python -m training.corpus.pack DATA/shards OUT [--max-side 512] [--quality 90] [--eval-crop 256]
+    python -m training.corpus.pack DATA/shards OUT [--max-side 512] [--quality 85] [--eval-crop 192]
 
 OUT (a git-ignored folder, e.g. `.pack/`):
 - `train/<id>.jpg`: every train photo, its long side bounded to `--max-side` (antialiased bicubic), JPEG
@@ -94,8 +94,8 @@ def save(frames: np.ndarray, target: Path, *, ext: str, quality: int = 95) -> li
     return [one(f, target / f"{i:08d}.{ext}") for i, f in enumerate(frames)]
 
 
-def build_pack(shards: Path, out: Path, *, max_side: int = 512, clip_side: int = 320, quality: int = 90,
-               clip_quality: int = 90, eval_crop: int = 256, max_frames: int = 17, scale: int = 4,
+def build_pack(shards: Path, out: Path, *, max_side: int = 512, clip_side: int = 320, quality: int = 85,
+               clip_quality: int = 85, eval_crop: int = 192, max_frames: int = 17, scale: int = 4,
                limit: int = 0) -> dict[str, Any]:  # fmt: skip
     """Write the pack (layout in the module docstring) into `out` (emptied first); returns counts and bytes.
     `limit` > 0 keeps only the first `limit` items of each split and kind (a toy pack for tests)."""
@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path, help="the pack folder (emptied first), e.g. .pack")
     p.add_argument("--max-side", type=int, default=512, help="train photos / eval GT: long side bound (px)")
     p.add_argument("--clip-side", type=int, default=320, help="train clip frames: long side bound (px)")
-    p.add_argument("--quality", type=int, default=90, help="JPEG quality of train photos")
-    p.add_argument("--clip-quality", type=int, default=90, help="JPEG quality of train clip frames")
-    p.add_argument("--eval-crop", type=int, default=256, help="validation GT: centre crop (px, square at most)")
+    p.add_argument("--quality", type=int, default=85, help="JPEG quality of train photos")
+    p.add_argument("--clip-quality", type=int, default=85, help="JPEG quality of train clip frames")
+    p.add_argument("--eval-crop", type=int, default=192, help="validation GT: centre crop (px, square at most)")
     p.add_argument("--max-frames", type=int, default=17, help="frames kept per clip (a 4-latent clip is 17)")
     p.add_argument("--limit", type=int, default=0, help="first N items per split and kind (a toy pack)")
     args = p.parse_args(argv)
