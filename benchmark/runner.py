@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -323,6 +324,14 @@ def _score_cell(
     return records
 
 
+def _has_pyav() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _lq_digest(lq: np.ndarray) -> str:
     h = hashlib.sha256(str(lq.shape).encode())
     h.update(np.ascontiguousarray(lq).tobytes())
@@ -338,17 +347,20 @@ def _method_output(
 
     from vsrcore.atomic import write_json_atomic
     from vsrcore.video.decode import read_frames
-    from vsrcore.video.write import write_video
+    from vsrcore.video.write import read_image_sequence, write_image_sequence, write_video
 
     sidecar = cache.with_suffix(".json")
     digest = _lq_digest(clip.lq)
-    if cache.is_file() and sidecar.is_file():
+    png = not _has_pyav()  # without PyAV (a lean GPU machine) the cache is a folder of PNG frames
+    if png:
+        cache = cache.with_suffix(".frames")
+    if (cache.is_dir() if png else cache.is_file()) and sidecar.is_file():
         try:
             meta = json.loads(sidecar.read_text())
         except (OSError, ValueError):
             meta = {}
         if meta.get("lq_sha256") == digest and (not need_timing or meta.get("device") == device):
-            return read_frames(cache), meta
+            return (read_image_sequence(cache) if png else read_frames(cache)), meta
     m = method.method
     if not method.warmed and isinstance(m, ModelMethod):
         m(clip.lq[:1])  # warm-up: first-call compilation is not timed
@@ -368,7 +380,11 @@ def _method_output(
         "peak_mem_gb": _peak_memory(device),
         **getattr(m, "last_run", {}),  # a command method's own measures of its tool's process (time, RSS, GPU)
     }
-    write_video(cache, sr, fps=clip.fps, codec="ffv1")
+    if png:
+        shutil.rmtree(cache, ignore_errors=True)
+        write_image_sequence(cache, sr)
+    else:
+        write_video(cache, sr, fps=clip.fps, codec="ffv1")
     write_json_atomic(sidecar, meta)  # after the video: a cache without its sidecar is never trusted
     return sr, meta
 

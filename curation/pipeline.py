@@ -105,7 +105,8 @@ def decide(cfg: CurationConfig, segments: list[dict[str, Any]]) -> tuple[list[di
     merged = merge_segments([(s["shot"], s["start"], s["end"], s["kept"]) for s in decided], cfg.merge)
     clips = []
     for shot, start, end in merged:
-        parts = [s for s in decided if s["shot"] == shot and s["start"] >= start and s["end"] <= end]
+        # the segments overlapping the clip (a clip cut to max_frames may lie inside one segment)
+        parts = [s for s in decided if s["shot"] == shot and s["start"] < end and s["end"] > start]
         first = parts[0]
         scores = {k: sum(p["scores"][k] for p in parts) / len(parts) for k in first["scores"]}
         extra = {}

@@ -45,9 +45,18 @@ class MediaItem:
     split: str = "train"
 
 
+FRAMES_SUFFIX = ".frames"  # in a plain folder, `<name>.frames/` holding PNG/JPG frames (sorted by name) is one clip
+
+
+def frame_files(folder: str | Path) -> list[Path]:
+    """The frames of a `<name>.frames` clip folder, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS)
+
+
 def list_media(data: str | Path | Sequence[str | Path], split: str | None = "train") -> list[MediaItem]:
-    """Items of VSR shard directories (filtered to `split`; None = all) and/or plain folders of videos and photos
-    (which have no split: all their files are used). Sorted by id, so the list does not depend on disk order."""
+    """Items of VSR shard directories (filtered to `split`; None = all) and/or plain folders of videos, photos and
+    `<name>.frames/` frame folders (clips readable without PyAV), which have no split: all their files are used.
+    Sorted by id, so the list does not depend on disk order."""
     roots = [data] if isinstance(data, (str, Path)) else list(data)
     items: list[MediaItem] = []
     for root in map(Path, roots):
@@ -81,7 +90,13 @@ def _folder_items(root: Path) -> list[MediaItem]:
     from vsrcore.video.probe import count_frames
 
     items: list[MediaItem] = []
-    for p in sorted(q for q in (root.rglob("*") if root.is_dir() else [root]) if q.is_file()):
+    files = sorted(q for q in (root.rglob("*") if root.is_dir() else [root]) if q.is_file())
+    clip_dirs = {p.parent for p in files if p.parent.name.endswith(FRAMES_SUFFIX)}
+    for d in sorted(clip_dirs):  # NAME.frames/ holds one clip as image files (read without PyAV)
+        items.append(MediaItem(d.name.removesuffix(FRAMES_SUFFIX), "clip", str(d), None, len(frame_files(d)), "all"))
+    for p in files:
+        if p.parent in clip_dirs:
+            continue
         ext = p.suffix.lower()
         kind = "image" if ext in IMAGE_EXTS else "video" if ext in VIDEO_EXTS else media_kind(p)
         if kind == "image":
@@ -101,8 +116,16 @@ def _decode_image(data: bytes, name: str) -> np.ndarray:
 
 
 def _decode_clip(data: bytes | str, start: int, count: int, name: str) -> np.ndarray:
-    """Frames start .. start+count-1 (uint8 RGB (count, H, W, C)); short clips repeat their last frame. `name` is
-    what errors call the clip; corrupt data is a MediaError naming it."""
+    """Frames start .. start+count-1 (uint8 RGB (count, H, W, C)) of a video (bytes or path) or a `.frames` folder;
+    short clips repeat their last frame. `name` is what errors call the clip; corrupt data is a MediaError naming
+    it."""
+    if isinstance(data, str) and Path(data).is_dir():
+        shots = [_decode_image(f.read_bytes(), str(f)) for f in frame_files(data)[start : start + count]]
+        if not shots:
+            from vsrcore.errors import MediaError
+
+            raise MediaError(name, f"no frame at or after frame {start}")
+        return np.stack(shots + [shots[-1]] * (count - len(shots)))
     import av
 
     from vsrcore.errors import MediaError

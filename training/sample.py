@@ -29,7 +29,7 @@ from model.flashvsr.tc_decoder import TCDecoder
 from model.flashvsr.transformer import AttentionSettings
 from training.checkpoint import latest_checkpoint, load_checkpoint, part_state
 from training.dit import load_dit
-from training.stages import lq_tokens, upsample_lq
+from training.stages import lq_tokens, upsample_lq, zero_latents
 from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 
@@ -76,15 +76,30 @@ class RunSampler:
             else AttentionSettings.from_config(self.cfg, causal_window=window)
         )
 
-    @torch.no_grad()
-    def __call__(self, lr: Tensor, steps: int = 1, seed: int = 0, fix: str = "adain") -> Tensor:
+    def _pad(self, lr: Tensor) -> tuple[Tensor, int]:
+        """LR frames (n, C, h, w) -> (1, 4t+1, C, hp, wp) on the device, padded to whole latents and to a multiple
+        of 128 / scale, and t."""
         n, _, h, w = lr.shape
         t = -(-(n + 3) // 4)  # latents for n output frames (4t - 3 >= n)
         t += t % 2  # whole chunks of 2 latents for the block-sparse causal attention
         mult = 128 // self.scale
         hp, wp = -(-h // mult) * mult, -(-w // mult) * mult
         x = F.pad(lr.float(), (0, wp - w, 0, hp - h), mode="replicate")  # (n, C, hp, wp)
-        x = torch.cat([x, x[-1:].expand(4 * t + 1 - n, -1, -1, -1)]).to(self.device)[None]  # (1, 4t+1, C, hp, wp)
+        return torch.cat([x, x[-1:].expand(4 * t + 1 - n, -1, -1, -1)]).to(self.device)[None], t
+
+    def _decode(self, z: Tensor, x: Tensor, t: int, size: tuple[int, int, int], fix: str) -> Tensor:
+        """Latents (1, z, t, H/8, W/8) + padded LR x -> the first n SR frames (n, C, s*h, s*w), colour-fixed."""
+        n, h, w = size
+        cond = upsample_lq(x[:, : 4 * t - 3], self.scale)  # (1, C, 4t-3, H, W) in [-1, 1]
+        y = self.tc(z.transpose(1, 2), cond)[0, :n, :, : h * self.scale, : w * self.scale].float()
+        ref = ((cond[0, :, :n, : h * self.scale, : w * self.scale] + 1) / 2).transpose(0, 1)
+        return color_fix(y, ref, fix)  # type: ignore[arg-type]
+
+    @torch.no_grad()
+    def __call__(self, lr: Tensor, steps: int = 1, seed: int = 0, fix: str = "adain") -> Tensor:
+        n, _, h, w = lr.shape
+        x, t = self._pad(lr)
+        hp, wp = x.shape[-2:]
         lq = lq_tokens(self.lq_proj, x, self.scale)
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(1, self.cfg.in_dim, t, hp * self.scale // 8, wp * self.scale // 8, generator=g)
@@ -94,10 +109,29 @@ class RunSampler:
             v = self.dit(z, self.context, timestep=torch.tensor([s * 1000.0], device=self.device), lq=lq,
                          attention=self.attention)  # fmt: skip
             z = z + (s_next - s) * v
-        cond = upsample_lq(x[:, : 4 * t - 3], self.scale)  # (1, C, 4t-3, H, W) in [-1, 1]
-        y = self.tc(z.transpose(1, 2), cond)[0, :n, :, : h * self.scale, : w * self.scale].float()
-        ref = ((cond[0, :, :n, : h * self.scale, : w * self.scale] + 1) / 2).transpose(0, 1)
-        return color_fix(y, ref, fix)  # type: ignore[arg-type]
+        return self._decode(z, x, t, (n, h, w), fix)
+
+
+class DecoderOnlySampler(RunSampler):
+    """The decoder-only ablation: a run's TCDecoder trained with `decoder_latents="zero"` (no DiT), decoding zero
+    latents with the LR conditioning. LR frames (F, C, h, w) in [0, 1] -> SR frames (F, C, s*h, s*w) in [0, 1]."""
+
+    def __init__(self, run: str | Path, scale: int = 4, device: str = "cpu") -> None:
+        dec = latest_checkpoint(Path(run) / "decoder")
+        if dec is None:
+            raise UserFacingError(f"{run}: decoder-only sampling needs a decoder checkpoint")
+        tensors, meta = load_checkpoint(dec)
+        self.cfg = FlashVSRConfig.from_dict(meta["model_config"])
+        self.tc = TCDecoder.from_config(self.cfg)
+        self.tc.load_state_dict(part_state(tensors, "tcdecoder"))
+        self.tc.to(device).eval().requires_grad_(False)
+        self.stage, self.scale, self.device = "none", scale, torch.device(device)
+
+    @torch.no_grad()
+    def __call__(self, lr: Tensor, steps: int = 1, seed: int = 0, fix: str = "adain") -> Tensor:
+        n, _, h, w = lr.shape
+        x, t = self._pad(lr)
+        return self._decode(zero_latents(self.tc, x, t, self.scale), x, t, (n, h, w), fix)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("input", help="folder of LR frames")
     p.add_argument("output", help="folder for the SR frames (PNG)")
     p.add_argument("--run", required=True, help="training run directory")
-    p.add_argument("--stage", default="1", choices=["1", "2", "3"], help="1: teacher (full attention); 2/3: causal")
+    p.add_argument("--stage", default="1", choices=["1", "2", "3", "none"],
+                   help="1: teacher (full attention); 2/3: causal; none: decoder-only run (no DiT)")  # fmt: skip
     p.add_argument("--steps", type=int, default=1)
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
@@ -118,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         lr = torch.from_numpy(read_image_sequence(args.input)).permute(0, 3, 1, 2).float() / 255
-        sampler = RunSampler(args.run, args.stage, args.scale, args.device, args.decoder)
+        if args.stage == "none":
+            sampler: RunSampler = DecoderOnlySampler(args.run, args.scale, args.device)
+        else:
+            sampler = RunSampler(args.run, args.stage, args.scale, args.device, args.decoder)
     except UserFacingError as e:
         print(f"python -m training.sample: {e}", file=sys.stderr)
         return 2

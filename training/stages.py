@@ -14,6 +14,7 @@ Frame bookkeeping for a clip of 4T + 1 HR frames (T latent frames):
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -45,7 +46,9 @@ class StageOptions:
     row_frames: int | None = None  # stage 1 packing: latent frames per row (None: longest sample)
     backend: str | None = None  # block-sparse attention backend (None: flex on CUDA, reference on CPU)
     random_window: bool = True  # stages 2-3: randomised causal window / KV length
-    decoder_latents: str = "gt"  # decoder stage: "gt" (encoded GT) or "student" (one-step latents of stage 3)
+    # decoder stage: "gt" (encoded GT), "student" (one-step latents of stage 3) or "zero" (the decoder-only
+    # ablation: all-zero latents, so the TCDecoder works from the LR conditioning alone; no DiT, no autoencoder)
+    decoder_latents: str = "gt"
     full_weight: float = 1.0  # decoder stage: weight of the losses against the full (stage-0) decoder
     # decoder stage, GT term: "mse", "l1" (every pixel pulls equally, so heavily degraded samples do not drown
     # clean ones) or "psnr" (mean over samples of 10 log10 MSE)
@@ -119,6 +122,14 @@ def student_latents(parts: dict[str, nn.Module], lq: Tensor, t: int, gen: torch.
     shape = (lq.shape[0], dit.cfg.in_dim, t, lq.shape[-2] * opts.scale // 8, lq.shape[-1] * opts.scale // 8)  # type: ignore[union-attr]
     noise = randn(shape, gen, lq)
     return dit.predict_x0(noise, context, lq=lq_tokens(lq_proj, lq, opts.scale), attention=settings)  # type: ignore[operator]
+
+
+def zero_latents(tc: TCDecoder, lq: Tensor, t: int, scale: int) -> Tensor:
+    """The decoder-only ablation's input: zeros shaped like the student's latents, (B, z, T, h*s/8, w*s/8) for LR
+    clips (B, F, C, h, w); z is the TCDecoder's latent width (its input channels less the LR conditioning's)."""
+    first = next(m for m in tc.decoder.modules() if isinstance(m, nn.Conv2d))
+    z = first.in_channels - lq.shape[2] * math.prod(tc.cond_factors)
+    return lq.new_zeros(lq.shape[0], z, t, lq.shape[-2] * scale // 8, lq.shape[-1] * scale // 8)
 
 
 def full_settings(opts: StageOptions) -> AttentionSettings:
@@ -303,12 +314,13 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
     (weighted by `full_weight`) against the stage-0 (full) decoder on the same latents. Latents: the encoded GT
     (`decoder_latents="gt"`), or the frozen one-step
     student's prediction from the LR clip (`"student"`, what the decoder sees at inference; photos then enter as
-    static clips of the video length, as the streaming pipeline feeds them)."""
+    static clips of the video length, as the streaming pipeline feeds them), or zeros (`"zero"`, laid out as
+    "student": the decoder-only ablation, a CNN on the LR frames alone)."""
     ae: TinyVideoAE | None = parts.get("ae")  # type: ignore[assignment]
     tc: TCDecoder = parts["tcdecoder"]  # type: ignore[assignment]
     groups: list[tuple[Tensor, Tensor, Tensor]] = []  # (gt, lq, latents (B, z, T, h, w))
-    if opts.decoder_latents == "student":
-        if context is None or "dit" not in parts:
+    if opts.decoder_latents in ("student", "zero"):
+        if opts.decoder_latents == "student" and (context is None or "dit" not in parts):
             raise ValueError("decoder_latents='student' needs the stage-3 student (dit, lq_proj) and its context")
         t = video_layout(batch) if batch.video_gt.shape[0] else 2
         n = 4 * t + 1
@@ -316,10 +328,13 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
         if batch.image_gt.shape[0]:
             pairs.append((batch.image_gt.expand(-1, n, -1, -1, -1), batch.image_lq.expand(-1, n, -1, -1, -1)))
         gt_all, lq_all = torch.cat([g for g, _ in pairs]), torch.cat([q for _, q in pairs])
-        settings = AttentionSettings.from_config(parts["dit"].cfg, causal_window=int(parts["dit"].cfg.kv_ratio) + 1,  # type: ignore[union-attr]
-                                                 backend=opts.backend)  # fmt: skip
-        with torch.no_grad():
-            z = student_latents(parts, lq_all, t, gen, opts, context, settings).float()
+        if opts.decoder_latents == "zero":
+            z = zero_latents(tc, lq_all, t, opts.scale)
+        else:
+            cfg = parts["dit"].cfg  # type: ignore[union-attr]
+            settings = AttentionSettings.from_config(cfg, causal_window=int(cfg.kv_ratio) + 1, backend=opts.backend)
+            with torch.no_grad():
+                z = student_latents(parts, lq_all, t, gen, opts, context, settings).float()  # type: ignore[arg-type]
         groups.append((gt_all[:, : 4 * t - 3], lq_all[:, : 4 * t - 3], z))
     elif opts.decoder_latents == "gt":
         if batch.video_gt.shape[0]:
@@ -329,7 +344,7 @@ def decoder_step(parts: dict[str, nn.Module], batch: PairBatch, gen: torch.Gener
         if batch.image_gt.shape[0]:
             groups.append((batch.image_gt, batch.image_lq, encode(ae, batch.image_gt)))  # type: ignore[arg-type]
     else:
-        raise ValueError(f"decoder_latents must be 'gt' or 'student', got '{opts.decoder_latents}'")
+        raise ValueError(f"decoder_latents must be 'gt', 'student' or 'zero', got '{opts.decoder_latents}'")
     terms: dict[str, list[Tensor]] = {"mse_gt": [], "l1_gt": [], "psnr_loss": [], "mse_full": [], "lpips_gt": [],
                                       "lpips_full": []}  # fmt: skip
     use_full = opts.full_weight > 0 or opts.decoder_latents == "gt"  # full_weight 0: no autoencoder needed

@@ -134,7 +134,7 @@ def build_parts(cfg: TrainConfig, model_cfg: FlashVSRConfig) -> tuple[dict[str, 
         # a decoder on student latents with no full-decoder term never touches the autoencoder
         no_ae = (
             stage == "decoder"
-            and cfg.options.get("decoder_latents") == "student"
+            and cfg.options.get("decoder_latents") in ("student", "zero")
             and not cfg.options.get("full_weight", 1.0)
         )
         if stage == "0":

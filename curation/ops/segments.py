@@ -44,7 +44,8 @@ def merge_segments(segments: list[tuple[int, int, int, bool]], cfg: MergeConfig)
     """Merge consecutive kept segments of the same shot into clips.
 
     segments: (shot index, start, end, kept), in time order. Returns (shot, start, end) clips of at least
-    `min_frames`, each split into pieces of at most `max_frames`.
+    `min_frames`, each split into pieces of `min_frames` to `max_frames` frames (a tail that cannot make such a
+    piece is dropped).
     """
     clips: list[tuple[int, int, int]] = []
     run: list[int] | None = None  # [shot, start, end]
@@ -62,7 +63,10 @@ def merge_segments(segments: list[tuple[int, int, int, bool]], cfg: MergeConfig)
         while end - start >= cfg.min_frames:
             piece = min(end, start + cfg.max_frames)
             if end - piece < cfg.min_frames and piece < end:
-                piece = end if end - start <= cfg.max_frames else start + (end - start) // 2
+                if end - start <= cfg.max_frames:
+                    piece = end
+                elif (end - start) // 2 >= cfg.min_frames:  # two halves of at least min_frames each
+                    piece = start + (end - start) // 2
             out.append((shot, start, piece))
             start = piece
     return out

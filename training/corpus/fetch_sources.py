@@ -29,8 +29,10 @@ from vsrcore.errors import UserFacingError
 from vsrcore.hashing import file_sha256
 
 
-# `samples` preset with clips cut to 17-20 frames (a 4-latent training clip is 17 frames); see docs/training.md.
-CURATE_SETTINGS = ("merge.min_frames=17", "merge.max_frames=20")
+# `samples` preset with clips cut to 17-20 frames (a 4-latent training clip is 17 frames), frame-exact (lossless
+# FFV1): with "auto" a 20-frame cut of vtest.avi (a keyframe every 250 frames) grows to its keyframe span, and the
+# overlapping 250-500-frame copies leave 8 clips instead of 20+; see docs/training.md.
+CURATE_SETTINGS = ("merge.min_frames=17", "merge.max_frames=20", 'cut="lossless"')
 
 
 def fetch_package(pkg: Package, cache: Path) -> Path:
