@@ -18,13 +18,18 @@ float32. Inference only: callers use it when autograd is off.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from model.flashvsr.tc_decoder import Clamp, MemBlock, TCDecoder, TGrow
+from model.flashvsr.tc_blocks import Clamp, MemBlock, TGrow
+
+
+if TYPE_CHECKING:
+    from model.flashvsr.tc_decoder import TCDecoder
 
 
 def bf16_supported() -> bool:

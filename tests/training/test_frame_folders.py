@@ -32,5 +32,5 @@ def test_frame_folder_is_one_clip_read_without_pyav(tmp_path: Path, monkeypatch:
     # a start near the end repeats the last frame, as for video files
     from training.data import _decode_clip
 
-    tail = _decode_clip(str(tmp_path / "walk.frames"), 5, 4)
+    tail = _decode_clip(str(tmp_path / "walk.frames"), 5, 4, "walk")
     assert np.array_equal(tail, np.stack([frames[5], frames[6], frames[6], frames[6]]))
