@@ -135,18 +135,33 @@ def package_versions(packages: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, 
     return out
 
 
+def weights_sha256(weights: dict[str, str | Path] | None) -> dict[str, str]:
+    """file name -> sha256 of each weights file (the `weights_sha256` of a provenance dict)."""
+    return {str(Path(p).name): file_sha256(p) for p in (weights or {}).values()}
+
+
+def weights_key(sha256s: dict[str, str]) -> str:
+    """A short stable hash of a `weights_sha256` dict ('' for a method without weights files): a resumed run keeps
+    a record only when the method's weights still have the key it was computed with."""
+    if not sha256s:
+        return ""
+    return hashlib.sha256(json.dumps(sha256s, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def provenance(
     *,
     device: str = "cpu",
     weights: dict[str, str | Path] | None = None,
+    sha256s: dict[str, str] | None = None,
     lq_seed: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Provenance dict: git commit, package versions, weights checksums (file -> sha256), device, LQ seed, date."""
+    """Provenance dict: git commit, package versions, weights checksums (file -> sha256; `sha256s` when already
+    computed, else hashed from `weights`), device, LQ seed, date."""
     return {
         "git_commit": git_commit() or "unknown",
         "versions": package_versions(),
-        "weights_sha256": {str(Path(p).name): file_sha256(p) for p in (weights or {}).values()},
+        "weights_sha256": sha256s if sha256s is not None else weights_sha256(weights),
         "device": device,
         "lq_seed": lq_seed,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -241,6 +256,22 @@ class RecordStore:
         """key (method, dataset, clip, metric, protocol_key) -> status of its latest row."""
         df = self.read()
         return {tuple(k): s for k, s in zip(df[list(KEY)].astype(str).to_numpy(), df["status"], strict=True)}
+
+    def states(self) -> dict[tuple[str, ...], tuple[str, str]]:
+        """key -> (status, weights key) of its latest row: the weights key of the row's provenance (`weights_key`)."""
+        df = self.read()
+        return {
+            tuple(k): (s, weights_key(_provenance_weights(p)))
+            for k, s, p in zip(df[list(KEY)].astype(str).to_numpy(), df["status"], df["provenance"], strict=True)
+        }
+
+
+def _provenance_weights(text: Any) -> dict[str, str]:
+    try:
+        found = json.loads(text).get("weights_sha256") if isinstance(text, str) else None
+    except (ValueError, AttributeError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def part_files(folder: Path) -> list[Path]:

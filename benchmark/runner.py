@@ -7,7 +7,8 @@ versions, weights checksums, device, LQ preset and seed, date).
 
 Records go to the results folder (`benchmark.records.RecordStore`) one part per cell, so a killed run loses at
 most the cell in flight. A re-run resumes: a record that scored ('ok') or does not apply ('not-applicable') is
-kept; every other one (missing weights or dependency, error) is computed again, and becomes a number once its
+kept while the method's weights files hash as they did (changed weights recompute the method's cells and outputs);
+every other one (missing weights or dependency, error) is computed again, and becomes a number once its
 cause is gone (weights added, file fixed). SR outputs are cached as FFV1 under `OUT/outputs/` with a JSON
 sidecar (LQ digest, timing), so a re-run with more metrics or newly available weights does not re-run methods.
 Per method and clip, FPS (frames / seconds of the method call, after one warm-up clip) and, on CUDA, peak GPU
@@ -37,6 +38,8 @@ from benchmark.records import (
     protocol_key,
     provenance,
     record_from_outcome,
+    weights_key,
+    weights_sha256,
 )
 from vsrcore.errors import UserFacingError
 from vsrcore.registry import unknown_name
@@ -174,7 +177,7 @@ def run(cfg: BenchConfig) -> RunSummary:
     summary = RunSummary()
     metric_sets: dict[str, MetricSet] = {}
     with store.lock():
-        latest = store.statuses()
+        latest = store.states()
         for stage in stages:
             ds = stage.dataset
             if ds.name not in metric_sets:
@@ -193,17 +196,23 @@ class _Method:
     def __init__(self, cfg: BenchConfig, name: str, scale: int, device: str) -> None:
         self.name = name
         self.method = make_method(name, scale, device=device, weights_dir=cfg.weights_dir, commands=cfg.commands)
+        # weights are hashed once per method (before it is built), not per clip
+        self.sha256s = weights_sha256(_weights_files(self.method, cfg.weights_dir))
+        self.weights_key = weights_key(self.sha256s)
+        self.provenance = {**provenance(device=device, sha256s=self.sha256s), "method": self.method.info}
         self.build_error: BaseException | None = None
+        self.built = False
+        self.warmed = False
+
+    def build(self) -> None:
+        """Build the model once (its error, if any, is kept as every cell's answer)."""
+        if self.built:
+            return
+        self.built = True
         try:
             self.method.build()
         except Exception as e:
             self.build_error = e
-        self.warmed = False
-        # weights are hashed once per method, not per clip
-        self.provenance = {
-            **provenance(device=device, weights=_weights_files(self.method, cfg.weights_dir)),
-            "method": self.method.info,
-        }
 
 
 def _run_stage(
@@ -212,7 +221,7 @@ def _run_stage(
     metric_set: Any,
     device: str,
     store: RecordStore,
-    latest: dict[tuple[str, ...], str],
+    latest: dict[tuple[str, ...], tuple[str, str]],
     summary: RunSummary,
 ) -> None:
     from benchmark.datasets import UserDataset, lq_preset
@@ -234,12 +243,14 @@ def _run_stage(
             }
             pkey = protocol_key(protocol)
             keys = {m: (method_name, ds.name, source.name, m, pkey) for m in [*cfg.metrics, "fps"]}
-            todo = [m for m, k in keys.items() if latest.get(k) not in FINAL_STATUSES]
+            method = method or _Method(cfg, method_name, base_protocol["scale"], device)
+            # a record is kept when it is final and was made with the weights present now
+            todo = [m for m, k in keys.items() if latest.get(k) not in _kept(method.weights_key)]
             if not todo:
                 summary.skipped_clips += 1
-                summary.statuses.update(latest[k] for k in keys.values())
+                summary.statuses.update(latest[k][0] for k in keys.values())
                 continue
-            method = method or _Method(cfg, method_name, base_protocol["scale"], device)
+            method.build()
             common = {
                 "method": method_name,
                 "dataset": ds.name,
@@ -253,9 +264,9 @@ def _run_stage(
             store.append(records)
             for r in records:
                 if r.metric in keys:
-                    latest[keys[r.metric]] = r.status
+                    latest[keys[r.metric]] = (r.status, method.weights_key)
             summary.records += len(records)
-            summary.statuses.update(latest[k] for k in keys.values())
+            summary.statuses.update(latest[k][0] for k in keys.values())
             if cfg.progress:
                 ok = sum(r.status == "ok" for r in records)
                 bad = next((r for r in records if r.status not in FINAL_STATUSES), None)
@@ -264,6 +275,10 @@ def _run_stage(
                     f"{ok}/{len(records)} ok" + (f" ({bad.status}: {bad.reason})" if bad else ""),
                     flush=True,
                 )
+
+
+def _kept(wkey: str) -> set[tuple[str, str]]:
+    return {(status, wkey) for status in FINAL_STATUSES}
 
 
 def _score_cell(
@@ -342,7 +357,7 @@ def _method_output(
     method: _Method, clip: Any, cache: Path, device: str, need_timing: bool
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """SR frames of `clip` and the timing of the call that made them: from the cache when its sidecar matches this
-    LQ (and, when timing is needed, this device), else by running the method (then cached)."""
+    LQ and these weights (and, when timing is needed, this device), else by running the method (then cached)."""
     import torch
 
     from vsrcore.atomic import write_json_atomic
@@ -359,7 +374,8 @@ def _method_output(
             meta = json.loads(sidecar.read_text())
         except (OSError, ValueError):
             meta = {}
-        if meta.get("lq_sha256") == digest and (not need_timing or meta.get("device") == device):
+        fresh = meta.get("lq_sha256") == digest and meta.get("weights_key", "") == method.weights_key
+        if fresh and (not need_timing or meta.get("device") == device):
             return (read_image_sequence(cache) if png else read_frames(cache)), meta
     m = method.method
     if not method.warmed and isinstance(m, ModelMethod):
@@ -374,6 +390,7 @@ def _method_output(
         torch.cuda.synchronize()
     meta = {
         "lq_sha256": digest,
+        "weights_key": method.weights_key,
         "frames": len(sr),
         "seconds": time.perf_counter() - t0,
         "device": device,
@@ -441,12 +458,19 @@ def _speed_records(frames: int, timing: dict[str, Any], command: bool, common: d
 
 
 def _weights_files(method: ModelMethod | CommandMethod, weights_dir: str | None) -> dict[str, Path]:
+    """The weights files the method loads (a bundled model's own file included)."""
     if not isinstance(method, ModelMethod):
         return {}
     from model import MODELS
     from vsrcore.weights import WEIGHTS, weight_status
 
-    name = MODELS.spec(method.name).meta.get("weights")
+    meta = MODELS.spec(method.name).meta
+    if meta.get("bundled"):
+        from model.flashvsr.build import tiny_weights
+
+        found = tiny_weights(weights_dir)
+        return {found.name: found} if found else {}
+    name = meta.get("weights")
     if not name or name not in WEIGHTS:
         return {}
     return weight_status(name, weights_dir)[0]

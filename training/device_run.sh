@@ -60,6 +60,7 @@ say "steps: S0=$S0 S1=$S1 S2=$S2 S3=$S3 SD=$SD SDO=$SDO; batch: $VIDEOS clips + 
 
 work=/tmp/device_run
 run=$work/run
+rm -rf "$work"  # a warm machine keeps /tmp between calls: only the STATE argument carries a run on
 mkdir -p "$run"
 if [ -n "$state" ]; then
   cat "$state"/state.tar.part* | tar -x -C "$run" || { say "cannot unpack the state in $state"; exit 2; }

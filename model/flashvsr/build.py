@@ -46,7 +46,8 @@ def _random_context(cfg: FlashVSRConfig, seed: int) -> Tensor:
     return torch.randn(1, 16, cfg.text_dim, generator=g)
 
 
-def _tiny_weights(weights_dir: str | Path | None) -> Path | None:
+def tiny_weights(weights_dir: str | Path | None) -> Path | None:
+    """The flashvsr-tiny bundle `build_flashvsr` loads: the first in the weights directories, else the bundled one."""
     from vsrcore.weights import search_dirs
 
     for d in search_dirs(weights_dir):
@@ -126,7 +127,7 @@ def build_flashvsr(
     """
     if preset not in MODEL_PRESETS:
         raise UserFacingError(f"unknown FlashVSR preset '{preset}' ({', '.join(MODEL_PRESETS)})")
-    tiny_path = _tiny_weights(weights_dir) if preset == "flashvsr-tiny" else None
+    tiny_path = tiny_weights(weights_dir) if preset == "flashvsr-tiny" else None
     if tiny_path is not None:
         cfg = replace(bundle_config(tiny_path), **dict(overrides or {}))
     else:

@@ -158,3 +158,36 @@ def test_kill_9_then_resume_with_several_lq_protocols_lists_each_cell_once(tmp_p
     resumed, uninterrupted = _table(killed), _table(full)
     keep = ~resumed["metric"].isin(timing)
     pd.testing.assert_frame_equal(resumed[keep], uninterrupted[~uninterrupted["metric"].isin(timing)])
+
+
+def test_changed_weights_recompute_the_method_not_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A results folder resumed after the model's weights file changed (a re-trained bundle in the same place) must
+    not keep the old model's numbers or its cached outputs: its cells are recomputed, the baseline's are kept."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLASHVSR_WEIGHTS", raising=False)
+    bundled = Path(__file__).resolve().parents[2] / "model" / "flashvsr" / "bundled" / "flashvsr-tiny.safetensors"
+    weights = tmp_path / "weights" / "flashvsr-tiny"
+    weights.mkdir(parents=True)
+    shutil.copy(bundled, weights / bundled.name)
+    folder = make_folder(tmp_path / "mine", {"a": (32, 32)})
+    cfg = BenchConfig(methods=["bicubic", "flashvsr-tiny"], datasets=[], metrics=["psnr"], out=tmp_path / "out",
+                      device="cpu", progress=False, user_datasets={"mine": folder},
+                      weights_dir=str(weights.parent))  # fmt: skip
+    assert run(cfg).exit_code == 0
+    before = read_results(cfg.out).set_index(["method", "metric"])
+    assert run(cfg).skipped_clips == 2  # same weights: everything kept
+
+    state = load_file(weights / bundled.name)
+    last = sorted(k for k, v in state.items() if v.dtype.is_floating_point and "decoder" in k)[-1]
+    state[last] = state[last] + 0.05  # another model in the same file
+    save_file(state, weights / bundled.name)
+    second = run(cfg)
+    assert second.skipped_clips == 1 and second.records == 2  # flashvsr-tiny's psnr and fps, computed again
+    after = read_results(cfg.out).set_index(["method", "metric"])
+    assert after.loc[("bicubic", "psnr"), "provenance"] == before.loc[("bicubic", "psnr"), "provenance"]  # kept
+    assert after.loc[("flashvsr-tiny", "psnr"), "value"] != before.loc[("flashvsr-tiny", "psnr"), "value"]
+    assert after.loc[("flashvsr-tiny", "psnr"), "provenance"] != before.loc[("flashvsr-tiny", "psnr"), "provenance"]
