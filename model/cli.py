@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     audio = "audio copied" if report.audio else "no audio"
     notes = "" if report.timestamps == "constant rate" else ", variable frame rate kept"
+    if report.max_time_shift_s >= 0.0005:  # repeated or backward source times, moved to keep them increasing
+        notes += f" (frame times moved by up to {report.max_time_shift_s * 1000:.0f} ms)"
     if report.frame_count_mismatch:
         notes += f"; the input's header declares {report.declared_frames} frames, {report.input_frames} decoded"
     info(args, f"{report.output}: {report.frames} frames {report.width}x{report.height}, {audio}, "

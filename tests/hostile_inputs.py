@@ -147,7 +147,7 @@ MEDIA_CASES: dict[str, str] = {
     "random-png": "4 KiB of random bytes named .png",
     "no-moov": "the good .mp4 with its 'moov' box renamed 'free' (no index)",
     "corrupt-nal": "H.264 in .mkv whose packet payloads are overwritten with random bytes after the first keyframe",
-    "vfr": "valid: an .mkv with irregular timestamps (40, 10, 70 ms ... apart)",
+    "vfr": "valid: an .mkv with irregular frame times on a 40 ms grid, two of them repeated (0, 40, 40, 120 ms ...)",
     "rotated": "valid: an .mp4 whose header says rotate 90 degrees",
     "10bit": "valid: H.264 High 10 (yuv420p10le)",
     "444": "valid: H.264 4:4:4 (yuv444p)",

@@ -29,6 +29,7 @@ from vsrcore.video.verify import WrittenVideo, check_written_video
 # Time base of timed (variable frame rate) output: 1/90000 s, the MPEG system clock; containers with a coarser
 # clock (Matroska: 1 ms) round to theirs, and the writer reports the largest shift.
 TIMED_TIME_BASE = Fraction(1, 90000)
+MIN_GAP_TICKS = 90  # 1 ms: Matroska stores times in milliseconds, so a smaller step would repeat a time there
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ class VideoWriter:
         self._container: Any = None
         self._stream: Any = None
         self._timed: bool | None = None  # fixed by the first write: frames with or without times
-        self._times: list[float] = []
+        self._times: list[float] = []  # the times asked for
+        self._pts: list[int] = []  # the ones written (strictly increasing)
         self.frames_written = 0
         self.written: WrittenVideo | None = None
         self.max_time_shift_s: float = 0.0
@@ -119,7 +121,9 @@ class VideoWriter:
 
     def write(self, frames: np.ndarray, times_s: Sequence[float] | None = None) -> None:
         """Append one (H, W, C) frame or a (T, H, W, C) chunk, optionally with each frame's presentation time in
-        seconds (increasing; every write of a file must give times, or none may)."""
+        seconds (every write of a file must give times, or none may). A time not after the previous frame's (a
+        repeated or backward timestamp of a broken source) is written 1 ms after it: the shift shows in
+        `max_time_shift_s` once the file is closed."""
         import av
 
         batch = frames[None] if frames.ndim == 3 else frames
@@ -140,12 +144,14 @@ class VideoWriter:
                 )
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
             if times_s is not None:
-                t = float(times_s[i])
-                if self._times and t <= self._times[-1]:
-                    raise ValueError(f"{self.path}: frame times must increase ({t} after {self._times[-1]})")
-                vf.pts = round(t / TIMED_TIME_BASE)
+                asked = float(times_s[i])
+                pts = round(asked / TIMED_TIME_BASE)
+                if self._pts and pts <= self._pts[-1]:  # a repeated or backward time (broken sources have them)
+                    pts = self._pts[-1] + MIN_GAP_TICKS  # `max_time_shift_s` reports the shift
+                vf.pts = pts
                 vf.time_base = TIMED_TIME_BASE
-                self._times.append(t)
+                self._times.append(asked)
+                self._pts.append(pts)
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
             self.frames_written += 1

@@ -91,8 +91,21 @@ def test_writer_keeps_given_frame_times(tmp_path: Path, suffix: str, codec: str)
     assert writer.max_time_shift_s <= 0.0005  # Matroska/WebM keep milliseconds
     _, times = read_timed_frames(tmp_path / f"vfr{suffix}")
     np.testing.assert_allclose(times, VFR_TIMES, atol=1e-3)
-    with pytest.raises(ValueError, match="increase"):
-        VideoWriter(tmp_path / "bad.mkv", 25).write(frames[:2], [0.1, 0.1])
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mkv", "ffv1"), (".mp4", "x264")])
+def test_writer_moves_repeated_and_backward_times_and_says_by_how_much(
+    tmp_path: Path, suffix: str, codec: str
+) -> None:
+    """Broken sources repeat a frame time (or step back): every frame is still written, 1 ms after the one before,
+    and the shift is reported, never an error mid-file."""
+    frames = testing.moving_texture(5, 48, 64)
+    asked = [0.0, 0.04, 0.04, 0.03, 0.12]
+    with VideoWriter(tmp_path / f"dup{suffix}", 25, codec=codec) as writer:
+        writer.write(frames, asked)
+    _, times = read_timed_frames(tmp_path / f"dup{suffix}")
+    np.testing.assert_allclose(times, [0.0, 0.04, 0.041, 0.042, 0.12], atol=2e-4)
+    assert 0.0115 < writer.max_time_shift_s < 0.0125  # 0.03 written at 0.042
 
 
 # ------------------------------------------------------------------------------------------------------------
