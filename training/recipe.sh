@@ -10,7 +10,8 @@
 # resumes each stage from its latest checkpoint. The decoder stage widens the TCDecoder, adds its full-resolution
 # branch and trains on 1 real-world : 7 bicubic with source rescaling. REAL: the real-world degradation preset
 # (default realbasicvsr; realesrgan needs no PyAV). VIDEOS / IMAGES: clips / photos per step (default 2 / 4; stages
-# 2 and 3 take videos only). Stage "decoder-only": the ablation, the same decoder stage on zero latents (no DiT,
+# 2 and 3 take videos only). MIX: the decoder stages' degradation list, drawn uniformly (default REAL once and
+# bicubic seven times); COND_SKIP: the width of their full-resolution branch (default 32). Stage "decoder-only": the ablation, the same decoder stage on zero latents (no DiT,
 # no student), into RUN_DIR/decoder-only/decoder; SDO steps (default SD).
 set -euo pipefail
 run=${1:?usage: training/recipe.sh RUN_DIR DATA...}
@@ -23,8 +24,8 @@ images=${IMAGES:-4}
 common=(--data "$@" --split train --preset flashvsr-tiny --crop 128 --workers "${WORKERS:-8}"
         --degradation "$real,bicubic" --target source --seed "${SEED:-0}" --resume --log-every 50)
 decoder=(--latents 2 --videos "$videos" --images "$images" --lr 5e-4 --warmup 100 --lr-schedule cosine
-         --set full_weight=0 --set 'model.tc_channels=[128,64,32,32]' --set model.tc_cond_skip=32 --rescale 0.5,2
-         --degradation "$real,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic")
+         --set full_weight=0 --set 'model.tc_channels=[128,64,32,32]' --set model.tc_cond_skip=${COND_SKIP:-32} --rescale 0.5,2
+         --degradation "${MIX:-$real,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic}")
 
 for stage in "${stages[@]}"; do
   case $stage in
