@@ -41,6 +41,7 @@ from benchmark.records import (
     weights_key,
     weights_sha256,
 )
+from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 from vsrcore.registry import unknown_name
 
@@ -159,20 +160,12 @@ def _peak_memory(device: str) -> float | None:
     return None
 
 
-def _device(cfg: BenchConfig) -> str:
-    if cfg.device:
-        return cfg.device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def run(cfg: BenchConfig) -> RunSummary:
     """Run every (dataset, LQ variant, method, clip) cell, record every metric, and compact the records."""
     from benchmark.metrics.evaluate import MetricSet
 
     stages = plan(cfg)
-    device = _device(cfg)
+    device = default_device(cfg.device)
     store = RecordStore(cfg.out)
     summary = RunSummary()
     metric_sets: dict[str, MetricSet] = {}
