@@ -121,8 +121,8 @@ class VideoWriter:
 
     def write(self, frames: np.ndarray, times_s: Sequence[float] | None = None) -> None:
         """Append one (H, W, C) frame or a (T, H, W, C) chunk, optionally with each frame's presentation time in
-        seconds (every write of a file must give times, or none may). A time not after the previous frame's (a
-        repeated or backward timestamp of a broken source) is written 1 ms after it: the shift shows in
+        seconds (every write of a file must give times, or none may). A time less than 1 ms after the previous
+        frame's (a repeated or backward timestamp of a broken source) is written 1 ms after it: the shift shows in
         `max_time_shift_s` once the file is closed."""
         import av
 
@@ -146,7 +146,7 @@ class VideoWriter:
             if times_s is not None:
                 asked = float(times_s[i])
                 pts = round(asked / TIMED_TIME_BASE)
-                if self._pts and pts <= self._pts[-1]:  # a repeated or backward time (broken sources have them)
+                if self._pts and pts < self._pts[-1] + MIN_GAP_TICKS:  # repeated, backward or < 1 ms later
                     pts = self._pts[-1] + MIN_GAP_TICKS  # `max_time_shift_s` reports the shift
                 vf.pts = pts
                 vf.time_base = TIMED_TIME_BASE
