@@ -151,17 +151,16 @@ def weights_key(sha256s: dict[str, str]) -> str:
 def provenance(
     *,
     device: str = "cpu",
-    weights: dict[str, str | Path] | None = None,
     sha256s: dict[str, str] | None = None,
     lq_seed: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Provenance dict: git commit, package versions, weights checksums (file -> sha256; `sha256s` when already
-    computed, else hashed from `weights`), device, LQ seed, date."""
+    """Provenance dict: git commit, package versions, weights checksums (file -> sha256, see `weights_sha256`),
+    device, LQ seed, date."""
     return {
         "git_commit": git_commit() or "unknown",
         "versions": package_versions(),
-        "weights_sha256": sha256s if sha256s is not None else weights_sha256(weights),
+        "weights_sha256": dict(sha256s or {}),
         "device": device,
         "lq_seed": lq_seed,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

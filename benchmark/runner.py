@@ -237,8 +237,7 @@ def _run_stage(
             pkey = protocol_key(protocol)
             keys = {m: (method_name, ds.name, source.name, m, pkey) for m in [*cfg.metrics, "fps"]}
             method = method or _Method(cfg, method_name, base_protocol["scale"], device)
-            # a record is kept when it is final and was made with the weights present now
-            todo = [m for m, k in keys.items() if latest.get(k) not in _kept(method.weights_key)]
+            todo = [m for m, k in keys.items() if not _kept(latest.get(k), method.weights_key)]
             if not todo:
                 summary.skipped_clips += 1
                 summary.statuses.update(latest[k][0] for k in keys.values())
@@ -270,8 +269,9 @@ def _run_stage(
                 )
 
 
-def _kept(wkey: str) -> set[tuple[str, str]]:
-    return {(status, wkey) for status in FINAL_STATUSES}
+def _kept(state: tuple[str, str] | None, wkey: str) -> bool:
+    """Whether a stored (status, weights key) stands: final, and made with the weights present now."""
+    return state is not None and state[0] in FINAL_STATUSES and state[1] == wkey
 
 
 def _score_cell(
