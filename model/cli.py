@@ -27,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kv-ratio", type=float, help="cached 2-latent chunks (official 3.0)")
     parser.add_argument("--local-range", type=int, help="locality window in blocks (official 11; 9 sharper)")
     parser.add_argument("--dtype", choices=["auto", "bf16", "fp16", "fp32"], default="auto",
-                        help="auto: bf16 on CUDA, fp32 on CPU")  # fmt: skip
+                        help="auto: bf16 on CUDA, fp32 on CPU; bf16 on CPU: the decoder's convolutions in "
+                             "bf16 (faster where the CPU has avx512_bf16; see docs/model.md)")  # fmt: skip
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda if available)")
     parser.add_argument("--tile", type=int, help="spatial tile size in output pixels (multiple of 128) to cap memory")
     parser.add_argument("--tile-overlap", type=int, default=128, help="tile overlap in output pixels (default 128)")

@@ -230,40 +230,48 @@ def _reference(q: Tensor, k: Tensor, v: Tensor, block_mask: Tensor, block_size: 
     return out
 
 
-GATHER_BUDGET_BYTES = 96 * 2**20  # working set of one group of query blocks in the "gather" backend
+GATHER_BUDGET_BYTES = 8 * 2**20  # working set of one group of query blocks in the "gather" backend (measured best)
 
 
 def _gather(q: Tensor, k: Tensor, v: Tensor, block_mask: Tensor, block_size: int, scale: float | None) -> Tensor:
     """Block-sparse attention that touches only the selected tiles: per (batch, head), each query block's selected
-    key blocks are gathered (padded to the row maximum, padding masked out) and attended to with SDPA, a group of
-    query blocks at a time so that scores and gathered keys stay within GATHER_BUDGET_BYTES."""
+    key blocks are gathered and attended to with SDPA, a group of query blocks at a time. Query blocks are taken in
+    order of their selected-block count, so a group pads its rows to nearly equal lengths (padding points at block
+    0 and is masked out); a group grows while its gathered keys and scores stay within GATHER_BUDGET_BYTES."""
     b, h, nq, d = q.shape
     nqb, nkb = block_mask.shape[-2:]
     out = torch.zeros_like(q)
     qb = q.reshape(b, h, nqb, block_size, d)
-    kb = k.reshape(b, h, nkb, block_size, d)
-    vb = v.reshape(b, h, nkb, block_size, d)
+    kvb = torch.cat([k.reshape(b, h, nkb, block_size, d), v.reshape(b, h, nkb, block_size, d)], dim=-1)
     ob = out.view(b, h, nqb, block_size, d)
-    counts = block_mask.sum(dim=-1)  # (B, H, Nqb)
-    # selected key blocks first, in increasing order; padding points at block 0 and is masked out
+    # selected key blocks first, in increasing order
     order = torch.sort((~block_mask).to(torch.int8), dim=-1, stable=True).indices
+    by_count = torch.sort(block_mask.sum(dim=-1), dim=-1, stable=True)
+    per_key_block = block_size * (block_size + 2 * d) * q.element_size()
+    buf = q.new_empty(0, block_size, 2 * d)  # gathered keys and values, reused across groups (no fresh mmap each)
+    reuse = not (torch.is_grad_enabled() and kvb.requires_grad)  # out= does not take part in autograd
     for bi in range(b):
         for hi in range(h):
-            m = int(counts[bi, hi].max())
-            if m == 0:
-                continue
-            per_block = block_size * m * (block_size + 2 * d) * q.element_size()
-            group = max(1, GATHER_BUDGET_BYTES // per_block)
-            for s in range(0, nqb, group):
-                e = min(nqb, s + group)
-                n_sel = counts[bi, hi, s:e]  # (G,)
-                idx = order[bi, hi, s:e, :m]  # (G, m)
-                valid = torch.arange(m, device=q.device)[None, :] < n_sel[:, None]  # (G, m)
-                keys = kb[bi, hi][idx].reshape(e - s, m * block_size, d)
-                vals = vb[bi, hi][idx].reshape(e - s, m * block_size, d)
-                mask = valid.repeat_interleave(block_size, dim=1)[:, None, :]  # (G, 1, m * bs)
-                o = F.scaled_dot_product_attention(qb[bi, hi, s:e], keys, vals, attn_mask=mask, scale=scale)
-                ob[bi, hi, s:e] = o.masked_fill((n_sel == 0)[:, None, None], 0)  # empty rows -> zeros
+            counts = by_count.values[bi, hi].tolist()
+            s = next((i for i, n in enumerate(counts) if n > 0), nqb)  # rows that select nothing stay zero
+            while s < nqb:
+                e = s + 1
+                while e < nqb and (e + 1 - s) * counts[e] * per_key_block <= GATHER_BUDGET_BYTES:
+                    e += 1
+                m = counts[e - 1]
+                rows = by_count.indices[bi, hi, s:e]
+                idx = order[bi, hi, rows, :m].flatten()  # (G * m,)
+                if reuse and buf.shape[0] < idx.numel():
+                    buf = q.new_empty(idx.numel(), block_size, 2 * d)
+                kv = torch.index_select(kvb[bi, hi], 0, idx, out=buf[: idx.numel()]) if reuse else kvb[bi, hi][idx]
+                kv = kv.view(e - s, m * block_size, 2 * d)
+                mask = None
+                if counts[s] != m:
+                    valid = torch.arange(m, device=q.device)[None, :] < by_count.values[bi, hi, s:e, None]
+                    mask = valid.repeat_interleave(block_size, dim=1)[:, None, :]  # (G, 1, m * bs)
+                keys, vals = kv[..., :d], kv[..., d:]
+                ob[bi, hi, rows] = F.scaled_dot_product_attention(qb[bi, hi, rows], keys, vals, mask, scale=scale)
+                s = e
     return out
 
 

@@ -83,3 +83,18 @@ def test_autograd_and_float64_keep_the_module_code() -> None:
     with torch.no_grad():
         out = dec64(lat.detach().double(), cond.double())
     assert out.dtype == torch.float64
+
+
+def test_bf16_dtype_on_cpu_means_the_decoder_convolutions_only() -> None:
+    """`--dtype bf16` on CPU: DiT and LQ projection in fp32, the TCDecoder's CPU path in bfloat16; same output to
+    within bfloat16 rounding of the decoder."""
+    from model.flashvsr.pipeline import build_flashvsr
+
+    fp32 = build_flashvsr("flashvsr-tiny", device="cpu")
+    bf16 = build_flashvsr("flashvsr-tiny", device="cpu", dtype="bf16")
+    assert fp32.decoder.cpu_dtype == torch.float32 and bf16.decoder.cpu_dtype == torch.bfloat16
+    assert bf16.dtype == torch.float32 and next(bf16.dit.parameters()).dtype == torch.float32
+    x = torch.rand(5, 3, 24, 32, generator=torch.Generator().manual_seed(0))
+    a, b = fp32.upscale(x), bf16.upscale(x)
+    mse = float(((a - b) ** 2).mean())
+    assert 0 < mse < 1e-5  # > 50 dB apart, and not the same path

@@ -35,7 +35,8 @@ def test_reference_backend_equals_brute_force(seed: int) -> None:
     assert out[0, 0, 128:256].abs().max() == 0
 
 
-@pytest.mark.parametrize("budget", [A.GATHER_BUDGET_BYTES, 1])  # 1 byte: one query block per group
+# 1 byte: one query block per group; 1 MB: groups of a few blocks with unequal counts (padded and masked)
+@pytest.mark.parametrize("budget", [A.GATHER_BUDGET_BYTES, 1_000_000, 1])
 def test_gather_backend_equals_reference(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CPU default touches only the selected tiles; same output, empty rows zero, any group size."""
     monkeypatch.setattr(A, "GATHER_BUDGET_BYTES", budget)
