@@ -3,6 +3,8 @@
 Keys (`model.flashvsr.build.load_bundle`): `dit.*`, `lq_proj.*` (the latest of stage 3, 2, 1), `tcdecoder.*`
 (decoder stage), `vae_decoder.*` (stage 0's decoder, for mode "full"), `context`; safetensors metadata
 `model_config`: the FlashVSRConfig the weights were trained with, as JSON (`build_flashvsr` builds from it).
+A run with no DiT stage whose decoder stage was trained on zero latents (`decoder_latents="zero"`, the decoder-only
+ablation) exports a decoder-only bundle: `tcdecoder.*` alone, `model_config.decoder_only` true.
 """
 
 from __future__ import annotations
@@ -36,16 +38,23 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, preset: st
             sources["dit"] = str(p)
             break
     decoders = (("decoder", "tcdecoder", "tcdecoder"), ("stage0", "ae.decoder", "vae_decoder"))
+    zero_latents = False
     for stage, src, dst in decoders[:1] if tiny_only else decoders:
         p = latest_checkpoint(run / stage)
         if p is not None:
             t, meta = load_checkpoint(p)
             if dst == "tcdecoder":  # the decoder stage's config is the latest (it may resize the decoder)
                 model_cfg = meta.get("model_config", model_cfg)
+                zero_latents = meta.get("config", {}).get("options", {}).get("decoder_latents") == "zero"
             tensors.update({f"{dst}.{k}": v for k, v in part_state(t, src).items()})
             sources[dst] = str(p)
-    if "dit" not in sources or not ({"tcdecoder", "vae_decoder"} & set(sources)):
-        raise UserFacingError(f"{run}: export needs a DiT stage (1-3) and a decoder (decoder stage or stage 0)")
+    if "dit" not in sources and zero_latents and model_cfg is not None:  # the decoder-only ablation's run
+        model_cfg = {**model_cfg, "decoder_only": True}
+        tensors = {k: v for k, v in tensors.items() if k.startswith("tcdecoder.")}
+        sources = {"tcdecoder": sources["tcdecoder"]}
+    elif "dit" not in sources or not ({"tcdecoder", "vae_decoder"} & set(sources)):
+        raise UserFacingError(f"{run}: export needs a DiT stage (1-3) and a decoder (decoder stage or stage 0), "
+                              "or a decoder stage trained on zero latents (decoder-only)")  # fmt: skip
     if tiny_only and "tcdecoder" not in sources:
         raise UserFacingError(f"{run}: a tiny-mode bundle needs the decoder stage's TCDecoder")
     path = Path(out) if out else run / f"{preset}.safetensors"

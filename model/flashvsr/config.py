@@ -57,6 +57,9 @@ class FlashVSRConfig:
     # this many-channel 3x3 convs at full resolution and are added to the last stage's features, so the correction
     # sees sub-block detail that the 8x8 pixel-unshuffled conditioning only carries through the coarse path. 0 = off.
     tc_cond_skip: int = 0
+    # Decoder-only model (a bundle trained with `decoder_latents="zero"`): no DiT and no LQ projection; the TCDecoder
+    # decodes all-zero latents with its LR conditioning. Tiny mode only.
+    decoder_only: bool = False
     # --- Wan2.1 VAE decoder (Full mode); latent channels = out_dim ---
     vae_dim: int = 96
     vae_dim_mult: tuple[int, int, int, int] = (1, 2, 4, 4)

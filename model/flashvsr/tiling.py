@@ -112,23 +112,22 @@ def weight_sharing_copy(module: M) -> M:
 class TileStream:
     """One tile's stream: the LQ projection and decoder it runs through (reset at the start) and its KV cache."""
 
-    lq_proj: nn.Module
+    lq_proj: nn.Module | None  # None in a decoder-only model
     decoder: nn.Module
     cache: KVCache
 
 
 def tile_streams(
-    n: int, lq_proj: nn.Module, decoder: nn.Module, kv_ratio: float, kv_bits: int = 16
+    n: int, lq_proj: nn.Module | None, decoder: nn.Module, kv_ratio: float, kv_bits: int = 16
 ) -> list[TileStream]:
     """Fresh streams for `n` tiles: the first on `lq_proj` / `decoder` themselves (reset), the others on
-    weight-sharing copies of them; each with its own KV cache of `kv_bits` (16, or 8 on the fast path)."""
-    lq_proj.reset()  # type: ignore[operator]
+    weight-sharing copies of them; each with its own KV cache of `kv_bits` (16, or 8 on the fast path). A
+    decoder-only model has no `lq_proj` (None)."""
+    if lq_proj is not None:
+        lq_proj.reset()  # type: ignore[operator]
     decoder.reset()  # type: ignore[operator]
     streams = [TileStream(lq_proj, decoder, KVCache.from_ratio(kv_ratio, bits=kv_bits))]
     for _ in range(1, n):
-        streams.append(
-            TileStream(
-                weight_sharing_copy(lq_proj), weight_sharing_copy(decoder), KVCache.from_ratio(kv_ratio, bits=kv_bits)
-            )
-        )
+        proj = None if lq_proj is None else weight_sharing_copy(lq_proj)
+        streams.append(TileStream(proj, weight_sharing_copy(decoder), KVCache.from_ratio(kv_ratio, bits=kv_bits)))
     return streams

@@ -96,8 +96,10 @@ class FlashVSRModel(VSRModel):
         self.device, self.dtype = torch.device(device), dtype
         self.random_weights = random_weights
         self.multiple = 8 * cfg.patch_size[1] * cfg.attn_block[1]  # VAE x patch x attention block = 128 px
-        self.dit = WanDiT(cfg)
-        self.lq_proj = LQProjection.from_config(cfg)
+        if cfg.decoder_only and mode == "full":
+            raise UserFacingError("a decoder-only model (no DiT) runs in tiny mode only")
+        self.dit: WanDiT | None = None if cfg.decoder_only else WanDiT(cfg)
+        self.lq_proj: LQProjection | None = None if cfg.decoder_only else LQProjection.from_config(cfg)
         self.decoder: nn.Module = TCDecoder.from_config(cfg) if mode != "full" else WanVAEDecoder.from_config(cfg)
         self.settings = AttentionSettings.from_config(
             cfg,
@@ -130,7 +132,10 @@ class FlashVSRModel(VSRModel):
 
     # --- module handling ---
     def modules(self) -> dict[str, nn.Module]:
-        """The weight-bearing parts: dit, lq_proj and the mode's decoder (tcdecoder or vae_decoder)."""
+        """The weight-bearing parts: dit, lq_proj (not in a decoder-only model) and the mode's decoder (tcdecoder or
+        vae_decoder)."""
+        if self.dit is None or self.lq_proj is None:
+            return {self.decoder_part: self.decoder}
         return {"dit": self.dit, "lq_proj": self.lq_proj, self.decoder_part: self.decoder}
 
     @property
@@ -157,6 +162,7 @@ class FlashVSRModel(VSRModel):
                 raise UserFacingError("FlashVSR needs its prompt context (posi_prompt.pth); none was loaded")
             with torch.no_grad():
                 ctx = self._context_raw.to(self.device, self.dtype)
+                assert self.dit is not None
                 self._context_kv = self.dit.encode_context(ctx)
         return self._context_kv
 
@@ -295,14 +301,19 @@ class FlashVSRModel(VSRModel):
         with torch.no_grad():
             clip = (hr_lq * 2 - 1).to(self.dtype).transpose(0, 1)[None]  # (1, C, t, H, W) in [-1, 1]
             self._tick(None)
-            lq = st.lq_proj.step(clip)  # type: ignore[operator]
-            assert lq is not None
-            noise = self._noise(plan.index, k, plan.latents, th // 8, tw // 8)
-            self._tick("lq_proj")
-            x0 = self.dit.predict_x0(
-                noise, self._context(), lq=lq, cache=st.cache, frame_offset=plan.rope_offset, attention=self.settings
-            )
-            self._tick("dit")
+            if self.dit is None:  # decoder-only: the TCDecoder decodes zero latents with its LR conditioning
+                shape = (1, self.cfg.in_dim, plan.latents, th // 8, tw // 8)
+                x0 = torch.zeros(shape, device=self.device, dtype=self.dtype)
+            else:
+                lq = st.lq_proj.step(clip)  # type: ignore[operator]
+                assert lq is not None
+                noise = self._noise(plan.index, k, plan.latents, th // 8, tw // 8)
+                self._tick("lq_proj")
+                x0 = self.dit.predict_x0(
+                    noise, self._context(), lq=lq, cache=st.cache, frame_offset=plan.rope_offset,
+                    attention=self.settings,
+                )  # fmt: skip
+                self._tick("dit")
             # decode one latent frame at a time (as the release does): same frames, far smaller activations
             ys, c0 = [], 0
             for j in range(x0.shape[2]):

@@ -53,3 +53,35 @@ def test_cli_trains_and_samples_a_decoder_only_run(media_dir: Path, tmp_path: Pa
     assert read_image_sequence(tmp_path / "sr").shape == (2, 48, 80, 3)
     assert sample_main(["--run", str(tmp_path / "nothing"), "--stage", "none", str(tmp_path / "lr"),
                         str(tmp_path / "sr2")]) == 2  # fmt: skip
+
+
+def test_a_decoder_only_run_exports_a_bundle_without_a_dit(media_dir: Path, tmp_path: Path) -> None:
+    """export of the ablation's run: tcdecoder weights alone, `decoder_only` in its config; build_flashvsr runs it
+    (no DiT, no LQ projection) and gives what the run's sampler gives."""
+    from safetensors import safe_open
+
+    from model.flashvsr.pipeline import build_flashvsr
+    from training.export import export_bundle
+    from training.sample import main as sample_main
+    from vsrcore.cli import main
+    from vsrcore.video.write import read_image_sequence, write_image_sequence
+
+    run = tmp_path / "run"
+    assert main(["train", "--stage", "decoder", "--data", str(media_dir), "--out", str(run), "--split", "all",
+                 "--steps", "2", "--latents", "2", "--degradation", "bicubic", "--workers", "0", "--lpips", "off",
+                 "--images", "1", "--crop", "16", "--set", 'decoder_latents="zero"', "--set", "full_weight=0",
+                 "--set", "model.tc_channels=[16,8,8,8]", "--set", "model.tc_cond_skip=4",
+                 "--quiet"]) == 0  # fmt: skip
+    bundle = export_bundle(run, tmp_path / "w" / "flashvsr-tiny.safetensors", tiny_only=True)
+    with safe_open(str(bundle), framework="pt") as f:
+        assert {k.split(".")[0] for k in f.keys()} == {"tcdecoder"}
+    model = build_flashvsr("flashvsr-tiny", device="cpu", weights_dir=tmp_path / "w")
+    assert model.dit is None and model.lq_proj is None and list(model.modules()) == ["tcdecoder"]
+    frames = np.random.default_rng(0).integers(0, 256, (5, 12, 20, 3), dtype=np.uint8)
+    out = model.upscale(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+    assert out.shape == (5, 3, 48, 80) and torch.isfinite(out).all()
+    write_image_sequence(tmp_path / "lr", frames)
+    assert sample_main(["--run", str(run), "--stage", "none", "--device", "cpu", str(tmp_path / "lr"),
+                        str(tmp_path / "sr")]) == 0  # fmt: skip
+    sampled = torch.from_numpy(read_image_sequence(tmp_path / "sr")).permute(0, 3, 1, 2).float() / 255
+    assert (out - sampled).abs().max() <= 1.5 / 255  # the same model; uint8 rounding of the sampler's files
