@@ -40,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--target", default="preset", choices=["preset", "source"],
                         help="target: the preset GT (RealBasicVSR: USM-sharpened) or the clean crop")  # fmt: skip
+    parser.add_argument("--pairs", help="a folder of stored degraded pairs (python -m training.make_pairs) of --data")
+    parser.add_argument("--pair-share", type=float, default=0.0, metavar="P",
+                        help="fraction of samples taken from --pairs, not degraded on the fly")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="train", help="manifest split to train on ('all' for every row)")
@@ -130,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage, data=list(args.data), out=args.out, preset=args.preset, steps=args.steps, lr=args.lr,
         warmup=args.warmup, lr_schedule=args.lr_schedule, videos=args.videos, images=args.images,
         latents=args.latents, crop=args.crop, rescale=rescale_range(args.rescale),
-        degradation=args.degradation, target=args.target, scale=args.scale, seed=args.seed,
+        degradation=args.degradation, target=args.target, pairs=args.pairs, pair_share=args.pair_share,
+        scale=args.scale, seed=args.seed,
         split=None if args.split == "all" else args.split, workers=args.workers, device=args.device, amp=args.amp,
         grad_ckpt=args.grad_ckpt, ckpt_every=args.ckpt_every, log_every=args.log_every, lpips=args.lpips,
         resume=args.resume, init=pairs(args.init, "--init"), options=options,

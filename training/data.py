@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from training.pairs import Pair
+from vsrcore.errors import UserFacingError
 from vsrcore.limits import check_frame_size
 from vsrcore.rng import for_item
 from vsrcore.video.types import IMAGE_EXTS, VIDEO_EXTS
@@ -73,8 +75,6 @@ def list_media(data: str | Path | Sequence[str | Path], split: str | None = "tra
         elif root.is_dir() or root.is_file():
             items += _folder_items(root)
         else:
-            from vsrcore.errors import UserFacingError
-
             raise UserFacingError(f"{root}: not a VSR shard directory, folder or media file")
     return sorted(items, key=lambda it: (it.kind, it.id))
 
@@ -84,7 +84,6 @@ def _folder_items(root: Path) -> list[MediaItem]:
     by the file's header, so an animated GIF is a clip; a photo's declared size is checked against the pixel cap
     here (header only), so a decompression bomb is refused by name before training starts. MediaError (one line
     naming the file) for a file that cannot be read; UserFacingError for a folder without any media."""
-    from vsrcore.errors import UserFacingError
     from vsrcore.media_kind import media_kind
     from vsrcore.video.image import check_declared_size
     from vsrcore.video.probe import count_frames
@@ -109,7 +108,8 @@ def _folder_items(root: Path) -> list[MediaItem]:
     return items
 
 
-def _decode_image(data: bytes, name: str) -> np.ndarray:
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """uint8 RGB (H, W, C) of an encoded photo; `name` is what errors call it."""
     from vsrcore.video.image import decode_image
 
     return decode_image(data, name=name)  # pixel cap checked from the header first; gray and palette -> RGB
@@ -120,7 +120,7 @@ def _decode_clip(data: bytes | str, start: int, count: int, name: str) -> np.nda
     short clips repeat their last frame. `name` is what errors call the clip; corrupt data is a MediaError naming
     it."""
     if isinstance(data, str) and Path(data).is_dir():
-        shots = [_decode_image(f.read_bytes(), str(f)) for f in frame_files(data)[start : start + count]]
+        shots = [decode_image(f.read_bytes(), str(f)) for f in frame_files(data)[start : start + count]]
         if not shots:
             from vsrcore.errors import MediaError
 
@@ -184,14 +184,19 @@ class VSRTrainDataset(torch.utils.data.Dataset):
         seed: int = 0,
         length: int = 1 << 30,
         cache_items: int = 32,
+        pairs: Sequence[Pair] = (),
+        pair_share: float = 0.0,
     ) -> None:
         self.clips = [it for it in items if it.kind == "clip"]
         self.photos = [it for it in items if it.kind == "image"]
         self.spec = spec or SampleSpec()
+        self._by_id = {it.id: it for it in items}
+        self.pairs = self._check_pairs(pairs)
+        if not 0.0 <= pair_share <= 1.0:
+            raise UserFacingError(f"--pair-share {pair_share}: need a fraction in [0, 1]")
+        self.pair_share = pair_share
         self.videos, self.images = videos, images
         if videos and not self.clips:
-            from vsrcore.errors import UserFacingError
-
             if not self.photos:
                 raise UserFacingError("the data has no video clips or photos (for a shard folder: check --split)")
             shown = ", ".join(_label(it) for it in self.photos[:3])
@@ -201,8 +206,6 @@ class VSRTrainDataset(torch.utils.data.Dataset):
                 f"layout asks for {videos} video(s) per step (--videos); train on photos with --videos 0 --images N"
             )
         if images and not self.photos and not self.clips:
-            from vsrcore.errors import UserFacingError
-
             raise UserFacingError("the data has no video clips or photos")
         self.seed, self.length = seed, length
         self._cache: OrderedDict[str, bytes | str] = OrderedDict()
@@ -210,6 +213,19 @@ class VSRTrainDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return self.length
+
+    def _check_pairs(self, pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+        """Stored pairs by kind; each must name an item of the data, match the crop and, for clips, the frames."""
+        by_kind: dict[str, list[Pair]] = {"clip": [], "image": []}
+        for p in pairs:
+            if p.item not in self._by_id:
+                raise UserFacingError(f"{p.lq}: pair {p.pair!r} is of item {p.item!r}, which is not in the data")
+            want = self.spec.clip_frames if p.kind == "clip" else 1
+            if p.size != self.spec.crop or p.frames != want or p.kind not in by_kind:
+                raise UserFacingError(f"{p.lq}: pair {p.pair!r} is a {p.kind} of {p.frames} frame(s) at {p.size} px; "
+                                      f"training takes {want} frame(s) at {self.spec.crop} px")  # fmt: skip
+            by_kind[p.kind].append(p)
+        return by_kind
 
     @property
     def per_step(self) -> int:
@@ -224,20 +240,13 @@ class VSRTrainDataset(torch.utils.data.Dataset):
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        if item.member is None:
-            data: bytes | str = item.source if item.kind == "clip" else Path(item.source).read_bytes()
-        else:
-            from vsrcore.shards import ShardReader
-
-            data = ShardReader(item.source).read_member(item.id)
+        data = read_media(item)
         self._cache[key] = data
         while len(self._cache) > self._cache_items:
             self._cache.popitem(last=False)
         return data
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        from vsrcore.errors import UserFacingError
-
         try:
             return self._sample(index)
         except UserFacingError as e:
@@ -251,20 +260,19 @@ class VSRTrainDataset(torch.utils.data.Dataset):
         rng = for_item(self.seed, f"sample/{index}")
         kind = self.kind_of(index)
         spec = self.spec
+        given = self.pairs[kind]
+        if given and self.pair_share > 0 and rng.random() < self.pair_share:
+            return self._pair(index, kind, given[int(rng.integers(len(given)))], rng)
         if kind == "clip":
             item = self.clips[int(rng.integers(len(self.clips)))]
             n = spec.clip_frames
             start = int(rng.integers(max(item.frames - n, 0) + 1))
-            frames = _decode_clip(self._media(item), start, n, _label(item))
+            frames = decode_media(item, self._media(item), start, n)
         else:
             pool = self.photos or self.clips  # no photos: a single frame of a clip
             item = pool[int(rng.integers(len(pool)))]
             start = int(rng.integers(item.frames)) if item.kind == "clip" else 0
-            data = self._media(item)
-            if item.kind == "clip":
-                frames = _decode_clip(data, start, 1, _label(item))
-            else:
-                frames = _decode_image(data, _label(item))[None]  # type: ignore[arg-type]
+            frames = decode_media(item, self._media(item), start, 1)
         t = torch.from_numpy(np.array(frames, copy=True)).permute(0, 3, 1, 2)  # (T, C, H, W) uint8
         lo, hi = spec.rescale
         factor = 1.0 if lo == hi == 1.0 else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
@@ -281,6 +289,45 @@ class VSRTrainDataset(torch.utils.data.Dataset):
             "frames": t.contiguous(),
             "params": {"item": item.id, "start": start, "crop": box, "flip": flip, "rescale": factor},
         }
+
+    def _pair(self, index: int, kind: str, pair: Pair, rng: np.random.Generator) -> dict[str, Any]:
+        """Sample `index` as a stored pair: the GT cut from its item by the recorded box, the LQ as stored."""
+        from training.pairs import load_lq
+
+        item = self._by_id[pair.item]
+        frames = decode_media(item, self._media(item), pair.start, pair.frames)
+        box = (slice(None), slice(pair.top, pair.top + pair.size), slice(pair.left, pair.left + pair.size))
+        gt = torch.from_numpy(np.array(frames[box], copy=True)).permute(0, 3, 1, 2)
+        lq = torch.from_numpy(load_lq(pair)).permute(0, 3, 1, 2)
+        if gt.shape[-2:] != (pair.size, pair.size):
+            raise UserFacingError(f"{pair.lq}: its box lies outside {_label(item)}")
+        flip = bool(self.spec.flip and rng.random() < 0.5)
+        if flip:
+            gt, lq = gt.flip(-1), lq.flip(-1)
+        params = {"item": item.id, "start": pair.start, "crop": (pair.top, pair.left, 1.0), "flip": flip,
+                  "pair": pair.pair, "preset": pair.preset}  # fmt: skip
+        return {"id": f"s{index}", "kind": kind, "frames": gt.contiguous(), "lq": lq.contiguous(), "params": params}
+
+
+def read_media(item: MediaItem) -> bytes | str:
+    """An item's encoded data (a clip file or frame folder is returned as its path)."""
+    if item.member is None:
+        return item.source if item.kind == "clip" else Path(item.source).read_bytes()
+    from vsrcore.shards import ShardReader
+
+    return ShardReader(item.source).read_member(item.id)
+
+
+def decode_media(item: MediaItem, data: bytes | str, start: int, count: int) -> np.ndarray:
+    """Frames start .. start+count-1 of an item as uint8 (T, H, W, C); a photo is one frame."""
+    if item.kind == "clip":
+        return _decode_clip(data, start, count, _label(item))
+    return decode_image(data, _label(item))[None]  # type: ignore[arg-type]
+
+
+def load_frames(item: MediaItem, start: int, count: int) -> np.ndarray:
+    """`decode_media` of the item read from its source (no cache)."""
+    return decode_media(item, read_media(item), start, count)
 
 
 def _label(item: MediaItem) -> str:
@@ -366,22 +413,32 @@ class Degrader:
                 records[k] = r
         return lq, (clips if self.target == "source" else gt), records
 
+    def _group(self, group: list[dict[str, Any]], t: int, size: int) -> tuple[Tensor, Tensor, list, list]:
+        """Degrade the samples of one kind; stored pairs (a sample with "lq") pass through, after the others.
+        Returns lq, gt, records and the samples in that order."""
+
+        def stack(key: str, some: list[dict[str, Any]], side: int) -> Tensor:
+            if not some:
+                return torch.zeros(0, t, 3, side, side)
+            return torch.stack([s[key] for s in some]).float() / 255.0
+
+        made, given = [s for s in group if "lq" not in s], [s for s in group if "lq" in s]
+        lq, gt, records = self.degrade(stack("frames", made, size), [s["id"] for s in made])
+        if given:
+            lq = torch.cat([lq, stack("lq", given, size // self.scale)])
+            gt = torch.cat([gt, stack("frames", given, size)])
+            records += [{"preset": s["params"]["preset"], "stored_pair": s["params"]["pair"]} for s in given]
+        return lq, gt, records, made + given
+
     def __call__(self, samples: list[dict[str, Any]]) -> PairBatch | SampleError:
         errors = [s["error"] for s in samples if "error" in s]
         if errors:
             return SampleError(errors[0])
         vids = [s for s in samples if s["kind"] == "clip"]
         imgs = [s for s in samples if s["kind"] == "image"]
-
-        def stack(group: list[dict[str, Any]], t: int) -> Tensor:
-            if not group:
-                size = samples[0]["frames"].shape[-1]
-                return torch.zeros(0, t, 3, size, size)
-            return torch.stack([s["frames"] for s in group]).float() / 255.0
-
-        t_video = vids[0]["frames"].shape[0] if vids else 1
-        vlq, vgt, vrec = self.degrade(stack(vids, t_video), [s["id"] for s in vids])
-        ilq, igt, irec = self.degrade(stack(imgs, 1), [s["id"] for s in imgs])
+        size = samples[0]["frames"].shape[-1]
+        vlq, vgt, vrec, vids = self._group(vids, vids[0]["frames"].shape[0] if vids else 1, size)
+        ilq, igt, irec, imgs = self._group(imgs, 1, size)
         ids = [s["id"] for s in vids] + [s["id"] for s in imgs]
         records = [{**r, "sample": s["params"]} for r, s in zip(vrec + irec, vids + imgs, strict=True)]
         return PairBatch(vgt, vlq, igt, ilq, ids, records)
@@ -398,8 +455,6 @@ class StepLoader(torch.utils.data.DataLoader):
     """A DataLoader that raises a worker's bad-input error in the trainer as the one line it was (UserFacingError)."""
 
     def __iter__(self):  # noqa: ANN204
-        from vsrcore.errors import UserFacingError
-
         for batch in super().__iter__():
             if isinstance(batch, SampleError):
                 raise UserFacingError(batch.message)

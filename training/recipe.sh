@@ -11,7 +11,9 @@
 # branch and trains on 1 real-world : 7 bicubic with source rescaling. REAL: the real-world degradation preset
 # (default realbasicvsr; realesrgan needs no PyAV). VIDEOS / IMAGES: clips / photos per step (default 2 / 4; stages
 # 2 and 3 take videos only). MIX: the decoder stages' degradation list, drawn uniformly (default REAL once and
-# bicubic seven times); COND_SKIP: the width of their full-resolution branch (default 32). Stage "decoder-only": the ablation, the same decoder stage on zero latents (no DiT,
+# bicubic seven times); COND_SKIP: the width of their full-resolution branch (default 32). PAIRS / PAIR_SHARE: a folder of
+# stored pairs (python -m training.make_pairs, e.g. RealBasicVSR made where PyAV is) drawn for that share (default
+# 0.5) of the decoder stages' samples. Stage "decoder-only": the ablation, the same decoder stage on zero latents (no DiT,
 # no student), into RUN_DIR/decoder-only/decoder; SDO steps (default SD).
 set -euo pipefail
 run=${1:?usage: training/recipe.sh RUN_DIR DATA...}
@@ -26,6 +28,7 @@ common=(--data "$@" --split train --preset flashvsr-tiny --crop 128 --workers "$
 decoder=(--latents 2 --videos "$videos" --images "$images" --lr 5e-4 --warmup 100 --lr-schedule cosine
          --set full_weight=0 --set 'model.tc_channels=[128,64,32,32]' --set model.tc_cond_skip=${COND_SKIP:-32} --rescale 0.5,2
          --degradation "${MIX:-$real,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic,bicubic}")
+[ -n "${PAIRS:-}" ] && decoder+=(--pairs "$PAIRS" --pair-share "${PAIR_SHARE:-0.5}")
 
 for stage in "${stages[@]}"; do
   case $stage in

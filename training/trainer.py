@@ -36,6 +36,7 @@ from training.data import Degrader, SampleSpec, VSRTrainDataset, list_media, mak
 from training.dit import load_dit
 from training.losses import load_lpips
 from training.official import OFFICIAL, check_official_init, official_tensors
+from training.pairs import read_pairs
 from vsrcore.device import default_device
 from vsrcore.errors import UserFacingError
 from vsrcore.version import git_commit
@@ -72,6 +73,8 @@ class TrainConfig:
     rescale: tuple[float, float] = (1.0, 1.0)  # source rescale range per sample (SampleSpec.rescale)
     degradation: str = "realbasicvsr"
     target: str = "preset"  # preset (the preset's GT, e.g. USM-sharpened) | source (the clean crop)
+    pairs: str | None = None  # folder of stored pairs (training.make_pairs), drawn for `pair_share` of samples
+    pair_share: float = 0.0
     scale: int = 4
     seed: int = 0
     split: str | None = "train"
@@ -393,7 +396,13 @@ def _data(cfg: TrainConfig, start: int, where: _Placement) -> tuple[list, VSRTra
     if not 0 < cfg.rescale[0] <= cfg.rescale[1]:
         raise UserFacingError(f"--rescale {cfg.rescale[0]},{cfg.rescale[1]}: need 0 < LO <= HI")
     spec = SampleSpec(clip_frames=4 * cfg.latents + 1, crop=cfg.crop, rescale=tuple(cfg.rescale))
-    dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed)
+    stored = read_pairs(cfg.pairs) if cfg.pairs else []
+    if any(p.scale != cfg.scale for p in stored):
+        raise UserFacingError(f"{cfg.pairs}: its pairs are not all x{cfg.scale} (--scale)")
+    if cfg.pair_share and not stored:
+        raise UserFacingError("--pair-share needs --pairs")
+    dataset = VSRTrainDataset(items, spec=spec, videos=videos, images=images, seed=cfg.seed, pairs=stored,
+                              pair_share=cfg.pair_share)  # fmt: skip
     if cfg.target not in ("preset", "source"):
         raise UserFacingError(f"unknown target '{cfg.target}' (preset, source)")
     degrader = Degrader(cfg.degradation, cfg.scale, cfg.seed, target=cfg.target)
