@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from typing import Any
@@ -110,6 +111,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "seedvr2-3b.gpus=2, star.weights=PATH, NAME.args='...'; see docs/benchmark.md) (repeatable)",
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)")
+    parser.add_argument("--backend", default="local", choices=["local", "ray"],
+                        help="local: cells one after another in this process; ray: each (dataset, method) a Ray "
+                             "task, one GPU per model where the cluster has GPUs (same records)")  # fmt: skip
+    parser.add_argument("--address", help="Ray cluster to join with --backend ray (default: start a local one)")
     parser.add_argument("--weights-dir", help="folder searched first for weights (also $FLASHVSR_WEIGHTS)")
     parser.add_argument(
         "--command-method",
@@ -163,7 +168,16 @@ def run(args: argparse.Namespace) -> int:
     )
     _say_missing(methods, commands)
     start = time.monotonic()
-    summary = run_bench(cfg)
+    if args.backend == "ray":
+        from benchmark.ray_backend import run_on_ray
+        from vsrcore.ray_cluster import shutdown_ray
+
+        try:
+            summary = run_bench(cfg, execute=functools.partial(run_on_ray, address=args.address))
+        finally:
+            shutdown_ray()
+    else:
+        summary = run_bench(cfg)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
     info(
         args,

@@ -22,6 +22,7 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,27 +161,37 @@ def _peak_memory(device: str) -> float | None:
     return None
 
 
-def run(cfg: BenchConfig) -> RunSummary:
-    """Run every (dataset, LQ variant, method, clip) cell, record every metric, and compact the records."""
-    from benchmark.metrics.evaluate import MetricSet
+def run(cfg: BenchConfig, execute: Callable[..., None] | None = None) -> RunSummary:
+    """Run every (dataset, LQ variant, method, clip) cell, record every metric, and compact the records.
 
+    `execute(cfg, stages, store, latest, summary)`: another backend's way to run the cells, writing their records
+    to `store` (`benchmark.ray_backend.run_on_ray`); by default they run here, one after another."""
     stages = plan(cfg)
     device = default_device(cfg.device)
     store = RecordStore(cfg.out)
     summary = RunSummary()
-    metric_sets: dict[str, MetricSet] = {}
+    metric_sets: dict[str, Any] = {}
     with store.lock():
         latest = store.states()
+        if execute is not None:
+            execute(cfg, stages, store, latest, summary)
+            store.compact()
+            return summary
         for stage in stages:
             ds = stage.dataset
             if ds.name not in metric_sets:
-                crop = ds.protocol.crop_border
-                metric_sets[ds.name] = MetricSet(
-                    cfg.metrics, device=device, weights_dir=cfg.weights_dir, crop_border=crop
-                )
+                metric_sets[ds.name] = metric_set_for(cfg, stage, device)
             _run_stage(cfg, stage, metric_sets[ds.name], device, store, latest, summary)
         store.compact()
     return summary
+
+
+def metric_set_for(cfg: BenchConfig, stage: _Stage, device: str) -> Any:
+    """The metrics of `cfg` for one stage's dataset (its protocol's border crop), built on `device`."""
+    from benchmark.metrics.evaluate import MetricSet
+
+    crop = stage.dataset.protocol.crop_border
+    return MetricSet(cfg.metrics, device=device, weights_dir=cfg.weights_dir, crop_border=crop)
 
 
 class _Method:
@@ -217,56 +228,73 @@ def _run_stage(
     latest: dict[tuple[str, ...], tuple[str, str]],
     summary: RunSummary,
 ) -> None:
+    loaded: dict[str, Any] = {}  # clip name -> Clip or the exception loading it raised (shared by the methods)
+    for method_name in cfg.methods:
+        run_cells(cfg, stage, method_name, metric_set, device, latest, summary, store.append, loaded)
+
+
+def run_cells(
+    cfg: BenchConfig,
+    stage: _Stage,
+    method_name: str,
+    metric_set: Any,
+    device: str,
+    latest: dict[tuple[str, ...], tuple[str, str]],
+    summary: RunSummary,
+    sink: Callable[[list[Record]], None],
+    loaded: dict[str, Any] | None = None,
+) -> None:
+    """Every clip of one stage for one method: records of the metrics not already kept in `latest` go to `sink`
+    (and update `latest` and `summary`). The unit of work of both backends."""
     from benchmark.datasets import UserDataset, lq_preset
 
     ds, variant = stage.dataset, stage.variant
     base_protocol = ds.protocol.as_dict()
     variant_name = variant or ("given" if isinstance(ds, UserDataset) else "official")
     preset = lq_preset(variant) if variant else None
-    loaded: dict[str, Any] = {}  # clip name -> Clip or the exception loading it raised (shared by the methods)
-    for method_name in cfg.methods:
-        method: _Method | None = None
-        for source in stage.sources:
-            lq_source = f"{variant} (ours, seed {source.lq_seed})" if variant else base_protocol["lq_source"]
-            protocol = {
-                **base_protocol,
-                "lq_source": lq_source,
-                "lq": variant_name,
-                "metric_options": {m: metric_set.protocol(m) for m in cfg.metrics},
-            }
-            pkey = protocol_key(protocol)
-            keys = {m: (method_name, ds.name, source.name, m, pkey) for m in [*cfg.metrics, "fps"]}
-            method = method or _Method(cfg, method_name, base_protocol["scale"], device)
-            todo = [m for m, k in keys.items() if not _kept(latest.get(k), method.weights_key)]
-            if not todo:
-                summary.skipped_clips += 1
-                summary.statuses.update(latest[k][0] for k in keys.values())
-                continue
-            method.build()
-            common = {
-                "method": method_name,
-                "dataset": ds.name,
-                "clip": source.name,
-                "protocol": protocol,
-                "provenance": {**method.provenance, "lq_seed": source.lq_seed, "lq_preset": preset},
-            }
-            cache = cfg.out / "outputs" / method_name / ds.name / variant_name / f"{source.name}.mkv"
-            records = _score_cell(method, source, loaded, todo, metric_set, cache, device, common, summary)
-            assert sorted(r.metric for r in records if r.metric in keys) == sorted(todo), (todo, records)
-            store.append(records)
-            for r in records:
-                if r.metric in keys:
-                    latest[keys[r.metric]] = (r.status, method.weights_key)
-            summary.records += len(records)
+    loaded = {} if loaded is None else loaded
+    method: _Method | None = None
+    for source in stage.sources:
+        lq_source = f"{variant} (ours, seed {source.lq_seed})" if variant else base_protocol["lq_source"]
+        protocol = {
+            **base_protocol,
+            "lq_source": lq_source,
+            "lq": variant_name,
+            "metric_options": {m: metric_set.protocol(m) for m in cfg.metrics},
+        }
+        pkey = protocol_key(protocol)
+        keys = {m: (method_name, ds.name, source.name, m, pkey) for m in [*cfg.metrics, "fps"]}
+        method = method or _Method(cfg, method_name, base_protocol["scale"], device)
+        todo = [m for m, k in keys.items() if not _kept(latest.get(k), method.weights_key)]
+        if not todo:
+            summary.skipped_clips += 1
             summary.statuses.update(latest[k][0] for k in keys.values())
-            if cfg.progress:
-                ok = sum(r.status == "ok" for r in records)
-                bad = next((r for r in records if r.status not in FINAL_STATUSES), None)
-                print(
-                    f"bench {ds.name}/{variant_name} {method_name:15s} {source.name:10s} "
-                    f"{ok}/{len(records)} ok" + (f" ({bad.status}: {bad.reason})" if bad else ""),
-                    flush=True,
-                )
+            continue
+        method.build()
+        common = {
+            "method": method_name,
+            "dataset": ds.name,
+            "clip": source.name,
+            "protocol": protocol,
+            "provenance": {**method.provenance, "lq_seed": source.lq_seed, "lq_preset": preset},
+        }
+        cache = cfg.out / "outputs" / method_name / ds.name / variant_name / f"{source.name}.mkv"
+        records = _score_cell(method, source, loaded, todo, metric_set, cache, device, common, summary)
+        assert sorted(r.metric for r in records if r.metric in keys) == sorted(todo), (todo, records)
+        sink(records)
+        for r in records:
+            if r.metric in keys:
+                latest[keys[r.metric]] = (r.status, method.weights_key)
+        summary.records += len(records)
+        summary.statuses.update(latest[k][0] for k in keys.values())
+        if cfg.progress:
+            ok = sum(r.status == "ok" for r in records)
+            bad = next((r for r in records if r.status not in FINAL_STATUSES), None)
+            print(
+                f"bench {ds.name}/{variant_name} {method_name:15s} {source.name:10s} "
+                f"{ok}/{len(records)} ok" + (f" ({bad.status}: {bad.reason})" if bad else ""),
+                flush=True,
+            )
 
 
 def _kept(state: tuple[str, str] | None, wkey: str) -> bool:

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             num_cpus=args.num_cpus,
         )
     finally:
-        from curation.executors import shutdown_ray
+        from vsrcore.ray_cluster import shutdown_ray
 
         shutdown_ray()  # on Ctrl-C too: the local Ray's processes end with the command
     info(

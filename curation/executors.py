@@ -10,7 +10,6 @@ the others as tasks; tasks and actors are retried when a worker or node dies.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,27 +55,6 @@ class _StageFn:
 
 def _task_fn(row: dict[str, Any], stage: Stage) -> list[dict[str, Any]]:
     return [{"item": json.dumps(o)} for o in apply_stage(stage, json.loads(row["item"]))]
-
-
-def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Connect to `address` (an existing cluster) or start a local Ray with this machine's resources."""
-    import ray
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    if ray.is_initialized():
-        return
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
-
-
-def shutdown_ray() -> None:
-    """Shut down the Ray this process started or joined (a no-op when Ray was never imported or started)."""
-    import sys
-
-    if "ray" in sys.modules and sys.modules["ray"].is_initialized():
-        sys.modules["ray"].shutdown()
 
 
 def _actor_cpus(stages: list[Stage], cpus: float) -> dict[str, float]:

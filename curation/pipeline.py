@@ -252,7 +252,8 @@ def _executor(
             from curation.executors import run_local
 
             return run_local(stages, items, progress=progress)
-        from curation.executors import init_ray, run_ray
+        from curation.executors import run_ray
+        from vsrcore.ray_cluster import init_ray
 
         init_ray(address, num_cpus)
         return run_ray(stages, items, progress=progress)
