@@ -22,6 +22,7 @@ import torch
 from training.data import Degrader, list_media, load_frames
 from training.pairs import PAIR_FIELDS, TABLE, Pair, read_pairs
 from vsrcore.atomic import write_bytes_atomic
+from vsrcore.cliargs import one_line_main
 from vsrcore.errors import UserFacingError
 from vsrcore.rng import for_item
 
@@ -84,14 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
-    try:
+
+    def work() -> str:
         pairs = make_pairs(a.train, a.out, preset=a.preset, photos=a.photos, clips=a.clips, frames=a.frames,
                            crop=a.crop, scale=a.scale, seed=a.seed)  # fmt: skip
-    except UserFacingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{len(pairs)} pairs in {a.out}")
-    return 0
+        return f"{len(pairs)} pairs in {a.out}"
+
+    return one_line_main("make_pairs", work)
 
 
 if __name__ == "__main__":

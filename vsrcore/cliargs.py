@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,3 +162,17 @@ def info(args: argparse.Namespace, text: str) -> None:
     """Print a progress or summary line on stdout unless `--quiet`."""
     if not getattr(args, "quiet", False):
         print(text, flush=True)
+
+
+def one_line_main(prog: str, work: Callable[[], str]) -> int:
+    """A `python -m` entry point: run `work` and print the summary line it returns (exit 0), or a bad-input error
+    as one line `prog: message` on stderr (exit 2)."""
+    from vsrcore.errors import UserFacingError
+
+    try:
+        summary = work()
+    except UserFacingError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from vsrcore.cliargs import one_line_main
 from vsrcore.errors import UserFacingError
 
 
@@ -169,15 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-frames", type=int, default=17, help="frames kept per clip (a 4-latent clip is 17)")
     p.add_argument("--limit", type=int, default=0, help="first N items per split and kind (a toy pack)")
     args = p.parse_args(argv)
-    try:
+
+    def work() -> str:
         summary = build_pack(args.shards, args.out, max_side=args.max_side, clip_side=args.clip_side,
                              quality=args.quality, clip_quality=args.clip_quality, eval_crop=args.eval_crop,
                              max_frames=args.max_frames, limit=args.limit)  # fmt: skip
-    except UserFacingError as e:
-        print(f"pack: {e}", file=sys.stderr)
-        return 2
-    print(f"{args.out}: {summary['files']} files, {summary['bytes'] / 2**20:.1f} MiB; {summary['items']}")
-    return 0
+        return f"{args.out}: {summary['files']} files, {summary['bytes'] / 2**20:.1f} MiB; {summary['items']}"
+
+    return one_line_main("pack", work)
 
 
 if __name__ == "__main__":
