@@ -50,9 +50,12 @@ def tile_bytes_per_px(cfg: FlashVSRConfig, mode: str, itemsize: int = 4) -> floa
         full_res = max(cfg.tc_channels[3], cfg.tc_cond_skip)
         decoder = 4 * (4 * cfg.tc_channels[3] + 2 * cfg.tc_cond_skip + 12) * 4
         decoder = max(decoder, 4 * 3 * full_res * 4)
+    upsampled_lr = STEP_IN * 3 * 2 * 4
+    if cfg.decoder_only:  # no DiT, no LQ projection: the decoder and the upsampled LR frames it is conditioned on
+        return decoder + upsampled_lr
     tokens_per_px = 6 / (16 * 16)
     dit = tokens_per_px * (12 * cfg.dim + 2 * cfg.ffn_dim) * itemsize
-    lq = STEP_IN * 3 * 2 * 4 + STEP_IN / 256 * cfg.lq_channels * itemsize
+    lq = upsampled_lr + STEP_IN / 256 * cfg.lq_channels * itemsize
     return decoder + dit + lq
 
 

@@ -104,3 +104,13 @@ def test_memory_plan_picks_a_tile_under_the_budget() -> None:
         build_flashvsr("flashvsr-tiny", device="cpu", max_memory=parse_bytes("4G")).memory_plan(360, 640)
     with pytest.raises(UserFacingError, match="not a size"):
         parse_bytes("lots")
+
+
+def test_a_decoder_only_model_plans_no_dit_memory() -> None:
+    from dataclasses import replace
+
+    from model.flashvsr.config import FlashVSRConfig
+    from model.flashvsr.memory import tile_bytes_per_px
+
+    cfg = FlashVSRConfig.from_name("tiny")
+    assert tile_bytes_per_px(replace(cfg, decoder_only=True), "tiny") < tile_bytes_per_px(cfg, "tiny")
