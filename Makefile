@@ -50,7 +50,7 @@ bench-degradation: setup
 	$(PY) -m degradation.bench --out results/degradation_bench.json
 
 bench-curation: setup
-	$(PY) -m curation.bench --backend ray
+	$(PY) -m curation.bench --backend ray --generate-1080p 4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results
