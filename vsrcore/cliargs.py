@@ -165,14 +165,17 @@ def info(args: argparse.Namespace, text: str) -> None:
 
 
 def one_line_main(prog: str, work: Callable[[], str]) -> int:
-    """A `python -m` entry point: run `work` and print the summary line it returns (exit 0), or a bad-input error
-    as one line `prog: message` on stderr (exit 2)."""
-    from vsrcore.errors import UserFacingError
+    """A `python -m` entry point: run `work` and print the summary line it returns (exit 0), or one line on stderr:
+    `prog: message` for bad input (exit 2), `prog: interrupted` for Ctrl-C (exit 130)."""
+    from vsrcore.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserFacingError
 
     try:
         summary = work()
     except UserFacingError as e:
         print(f"{prog}: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(summary)
-    return 0
+    return EXIT_OK
