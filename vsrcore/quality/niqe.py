@@ -48,34 +48,60 @@ def _gamma_table() -> tuple[np.ndarray, np.ndarray]:
 
 def aggd_params(x: np.ndarray) -> tuple[float, float, float]:
     """(alpha, beta_left, beta_right) of an asymmetric generalised Gaussian fitted to the values of `x`."""
+    alpha, left, right = aggd_params_batch(x.reshape(1, -1))
+    return float(alpha[0]), float(left[0]), float(right[0])
+
+
+def aggd_params_batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`aggd_params` of each row of `x` (N, M) at once: (alpha, beta_left, beta_right), each (N,)."""
     from scipy.special import gamma
 
-    x = x.ravel()
     gam, r_gam = _gamma_table()
+    neg, pos = x < 0, x > 0
+    sq = x * x
     # An empty side (a flat block) gives NaN features, which the MVG fit skips (as the reference does).
     with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.sqrt(np.mean(x[x < 0] ** 2)) if np.any(x < 0) else np.nan
-        right = np.sqrt(np.mean(x[x > 0] ** 2)) if np.any(x > 0) else np.nan
+        left = np.sqrt(np.where(neg, sq, 0.0).sum(axis=1) / neg.sum(axis=1))
+        right = np.sqrt(np.where(pos, sq, 0.0).sum(axis=1) / pos.sum(axis=1))
         ghat = left / right
-        rhat = np.mean(np.abs(x)) ** 2 / np.mean(x**2)
-    rnorm = rhat * (ghat**3 + 1) * (ghat + 1) / (ghat**2 + 1) ** 2
-    alpha = float(gam[np.argmin((r_gam - rnorm) ** 2)])
-    if not np.isfinite(rnorm):
-        return alpha, float("nan"), float("nan")
-    k = math.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
-    return alpha, float(left * k), float(right * k)
+        rhat = np.abs(x).mean(axis=1) ** 2 / sq.mean(axis=1)
+        rnorm = rhat * (ghat**3 + 1) * (ghat + 1) / (ghat**2 + 1) ** 2
+    finite = np.isfinite(rnorm)
+    # the table is strictly increasing, so the nearest entry is one of the two around the insertion point; of
+    # equal distances the lower wins (argmin's first); a non-finite rnorm picks the first entry, as argmin does
+    r = np.where(finite, rnorm, r_gam[0])
+    hi = np.clip(np.searchsorted(r_gam, r), 1, len(r_gam) - 1)
+    lo = hi - 1
+    alpha = gam[np.where((r_gam[lo] - r) ** 2 <= (r_gam[hi] - r) ** 2, lo, hi)]
+    k = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    return alpha, np.where(finite, left * k, np.nan), np.where(finite, right * k, np.nan)
 
 
 def block_features(block: np.ndarray) -> list[float]:
     """The 18 NIQE features of one MSCN-normalised block (H, W)."""
+    return [float(v) for v in blocks_features(block[None])[0]]
+
+
+def blocks_features(blocks: np.ndarray) -> np.ndarray:
+    """The 18 NIQE features of each MSCN-normalised block of `blocks` (N, H, W): (N, 18)."""
     from scipy.special import gamma
 
-    alpha, bl, br = aggd_params(block)
+    n = len(blocks)
+    alpha, bl, br = aggd_params_batch(blocks.reshape(n, -1))
     feats = [alpha, (bl + br) / 2]
     for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a, bl, br = aggd_params(block * np.roll(block, shift, axis=(0, 1)))
+        a, bl, br = aggd_params_batch((blocks * np.roll(blocks, shift, axis=(1, 2))).reshape(n, -1))
         feats += [a, (br - bl) * gamma(2 / a) / gamma(1 / a), bl, br]
-    return feats
+    return np.stack(feats, axis=1)
+
+
+def _blur(img: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """`scipy.ndimage.convolve(img, window, mode="nearest")` for the symmetric, separable Gaussian window, as two
+    1-D passes (7x fewer operations; equal to the 2-D filter to rounding)."""
+    from scipy.ndimage import correlate1d
+
+    g = window.sum(axis=1)
+    return correlate1d(correlate1d(img, g, axis=0, mode="nearest"), g, axis=1, mode="nearest")
 
 
 def _half(img: np.ndarray) -> np.ndarray:
@@ -89,8 +115,6 @@ def _half(img: np.ndarray) -> np.ndarray:
 
 def niqe_y(y255: np.ndarray, block: int = 96) -> float:
     """NIQE of one luma image (H, W) in [0, 255] (already rounded); lower is better."""
-    from scipy.ndimage import convolve
-
     p = pristine_params()
     h, w = y255.shape
     nh, nw = h // block, w // block
@@ -99,16 +123,14 @@ def niqe_y(y255: np.ndarray, block: int = 96) -> float:
     img = y255[: nh * block, : nw * block].astype(np.float64)
     feats = []
     for scale in (1, 2):
-        mu = convolve(img, p["window"], mode="nearest")
-        sigma = np.sqrt(np.abs(convolve(img**2, p["window"], mode="nearest") - mu**2))
+        mu = _blur(img, p["window"])
+        sigma = np.sqrt(np.abs(_blur(img**2, p["window"]) - mu**2))
         mscn = (img - mu) / (sigma + 1)
         mscn[np.abs(mscn) < FLAT_TOL] = 0.0
         b = block // scale
-        feats.append(
-            np.array(
-                [block_features(mscn[i * b : (i + 1) * b, j * b : (j + 1) * b]) for j in range(nw) for i in range(nh)]
-            )
-        )
+        # blocks in column-major order (j outer, i inner), as the reference walks them
+        blocks = mscn[: nh * b, : nw * b].reshape(nh, b, nw, b).transpose(2, 0, 1, 3).reshape(nh * nw, b, b)
+        feats.append(blocks_features(blocks))
         if scale == 1:
             img = _half(img / 255.0) * 255.0
     dist = np.concatenate(feats, axis=1)
