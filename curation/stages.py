@@ -65,9 +65,6 @@ class ProbeStage(Stage):
         meta = probe(item["path"])
         check_frame_size(item["path"], meta.coded_width, meta.coded_height)
         counted = check_frames(item["path"], meta)  # headers estimate (MPEG-PS), lie (cut AVI) or average (VFR)
-        # packets that demux may still not decode (damaged NAL units): quarantined here, before any rule rejects
-        # the source for its size or length (which would hide that it is broken)
-        check_decodes(item["path"])
         declared = {
             "frame_count": counted.declared_frames,
             "duration_s": counted.declared_duration_s,
@@ -76,15 +73,24 @@ class ProbeStage(Stage):
         }
         meta_dict = {**meta.to_dict(), "frame_count": counted.frames, "frame_count_exact": True}
         item = {**item, "meta": {**meta_dict, "duration_s": counted.duration_s, "declared": declared}}
+        reason = self._rejection(min(meta.width, meta.height), counted.duration_s, meta.codec)
+        if reason is None:
+            return item  # every frame is decoded once by the analyse stage, which quarantines what fails there
+        # packets that demux may still not decode (damaged NAL units): quarantined here, before a rule rejects the
+        # source for its size or length (which would hide that it is broken)
+        check_decodes(item["path"])
+        return reject(item, self.name, reason)
+
+    def _rejection(self, short: int, duration_s: float, codec: str) -> str | None:
+        """Why the resolution, duration and codec rules reject a source, or None."""
         cfg = self.config
-        short = min(meta.width, meta.height)
         if short < cfg.min_short_side:
-            return reject(item, self.name, f"short side {short} < {cfg.min_short_side}")
-        if counted.duration_s < cfg.min_duration_s:
-            return reject(item, self.name, f"duration {counted.duration_s:.2f} s < {cfg.min_duration_s} s")
-        if cfg.codecs is not None and meta.codec not in cfg.codecs:
-            return reject(item, self.name, f"codec {meta.codec} not in {', '.join(cfg.codecs)}")
-        return item
+            return f"short side {short} < {cfg.min_short_side}"
+        if duration_s < cfg.min_duration_s:
+            return f"duration {duration_s:.2f} s < {cfg.min_duration_s} s"
+        if cfg.codecs is not None and codec not in cfg.codecs:
+            return f"codec {codec} not in {', '.join(cfg.codecs)}"
+        return None
 
 
 def _downscale(frames: np.ndarray, width: int) -> np.ndarray:
@@ -96,27 +102,12 @@ def _downscale(frames: np.ndarray, width: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, h), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def technical_scores(frames: np.ndarray, next_frames: np.ndarray | None) -> dict[str, float]:
-    """Weight-free scores of sampled frames (and their successors, for motion)."""
-    from curation.ops import technical as T
-    from vsrcore.quality.niqe import niqe_rgb
-
-    scores = {
-        "sharpness": float(np.mean([T.sharpness(f) for f in frames])),
-        "blockiness": float(np.mean([T.blockiness(f) for f in frames])),
-        "hf_ratio": float(np.mean([T.hf_ratio(f) for f in frames])),
-    }
-    if (frames.shape[1] // 96) * (frames.shape[2] // 96) >= 2:  # NIQE needs two 96x96 blocks or more
-        scores["niqe"] = float(np.mean([niqe_rgb(f) for f in frames]))
-    if next_frames is not None:
-        scores["motion"] = T.motion_dis(list(zip(frames, next_frames, strict=True)))
-    return scores
-
-
 @dataclass
 class AnalyseStage(Stage):
-    """Shots (PySceneDetect, in a guarded child process), fixed windows inside shots, 4 sampled frames per
-    window read through the random-access reader, and the weight-free scores. One source -> its segments."""
+    """One decode of the source (in a guarded child process): the decode check, shots (PySceneDetect), fixed
+    windows inside shots and the weight-free scores of 4 sampled frames per window, scored as they are decoded
+    (`curation.ops.scan`); samples the pass could not score are read through the random-access reader. One source
+    -> its segments."""
 
     name: ClassVar[str] = "analyse"
     resources: ClassVar[Resources] = Resources(cpus=1, actor=True)  # keeps its decoder child processes
@@ -126,49 +117,68 @@ class AnalyseStage(Stage):
         from vsrcore.guard import GuardedWorker
         from vsrcore.video.random_access import RandomAccessReader
 
-        self._guard = GuardedWorker(self.config.decode_timeout_s, label="shot detection")
+        self._guard = GuardedWorker(self.config.decode_timeout_s, label="decoding")
         self._reader = RandomAccessReader(timeout_s=self.config.decode_timeout_s)
 
     def process(self, item: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
-        from curation.ops.segments import sample_indices, split_shot
+        from curation.ops.frame_scores import mean_scores
+        from curation.ops.scan import windows
         from curation.ops.technical import bits_per_pixel
 
         if not hasattr(self, "_reader"):
             self.setup()
         meta, cfg = item["meta"], self.config
-        fps = meta["fps"]
-        n = meta["frame_count"]  # counted from the packets by ProbeStage
-        shots = self._guard.call("curation.ops.shots:detect_shots", item["path"], cfg.shots, n, path=item["path"])
-        shots = [(a, min(b, n)) for a, b in shots if a < n]
+        fps, n = meta["fps"], meta["frame_count"]  # counted from the packets by ProbeStage
+        scan = self._guard.call(
+            "curation.ops.scan:scan_video",
+            item["path"],
+            cfg.shots,
+            cfg.segments,
+            fps,
+            n,
+            cfg.frame_scores,
+            path=item["path"],
+        )
+        self._score_missing(item["path"], scan, n)
         bpp = bits_per_pixel(meta["bit_rate"], meta["width"], meta["height"], fps)
         segments = []
-        for shot_index, (s0, s1) in enumerate(shots):
-            for start, end in split_shot(s0, s1, fps, cfg.segments):
-                idx = sample_indices(start, end, cfg.segments.samples)
-                pairs = [min(i + 1, n - 1) for i in idx]
-                frames = self._reader.get(item["path"], idx + pairs)
-                scores = technical_scores(frames[: len(idx)], frames[len(idx) :])
-                if bpp is not None:
-                    scores["bits_per_pixel"] = bpp
-                segments.append(
-                    {
-                        "kind": "segment",
-                        "status": "ok",
-                        "source_id": item["source_id"],
-                        "path": item["path"],
-                        "segment_id": make_id(item["source_id"], start, end),
-                        "shot": shot_index,
-                        "shot_span": [s0, s1],
-                        "start": start,
-                        "end": end,
-                        "samples": idx,
-                        "scores": scores,
-                        "meta": meta,
-                    }
-                )
+        for shot_index, start, end, idx in windows(scan.shots, fps, cfg.segments, n):
+            scores = mean_scores([scan.frames[i] for i in idx], [scan.motion[i] for i in idx])
+            if bpp is not None:
+                scores["bits_per_pixel"] = bpp
+            segments.append(
+                {
+                    "kind": "segment",
+                    "status": "ok",
+                    "source_id": item["source_id"],
+                    "path": item["path"],
+                    "segment_id": make_id(item["source_id"], start, end),
+                    "shot": shot_index,
+                    "shot_span": list(scan.shots[shot_index]),
+                    "start": start,
+                    "end": end,
+                    "samples": idx,
+                    "scores": scores,
+                    "meta": meta,
+                }
+            )
         if not segments:
-            return reject({**item, "shots": shots}, self.name, "no shot long enough for a segment")
+            return reject({**item, "shots": scan.shots}, self.name, "no shot long enough for a segment")
         return segments
+
+    def _score_missing(self, path: str, scan: Any, n: int) -> None:
+        """Scores (and pair motion) of the samples the pass did not score, from frames read by random access."""
+        from curation.ops.frame_scores import frame_scores, pair_motion
+
+        pairs = {i: min(i + 1, n - 1) for i in scan.missing_pairs}
+        wanted = sorted(set(scan.missing_frames) | set(pairs) | set(pairs.values()))
+        if not wanted:
+            return
+        frames = dict(zip(wanted, self._reader.get(path, wanted), strict=True))
+        for i in scan.missing_frames:
+            scan.frames[i] = frame_scores(frames[i], self.config.frame_scores)
+        for i, j in pairs.items():
+            scan.motion[i] = pair_motion(frames[i], frames[j])
 
 
 def load_photo(path: str) -> np.ndarray:
@@ -187,6 +197,7 @@ class PhotoStage(Stage):
     config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
 
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
+        from curation.ops.frame_scores import technical_scores
         from curation.ops.technical import dhash
 
         img = load_photo(item["path"])
@@ -194,7 +205,11 @@ class PhotoStage(Stage):
         item = {**item, "meta": {"width": w, "height": h}}
         if min(h, w) < self.config.photo_min_short_side:
             return reject(item, self.name, f"short side {min(h, w)} < {self.config.photo_min_short_side}")
-        return {**item, "scores": technical_scores(img, None), "dhash": str(dhash(img[0]))}
+        return {
+            **item,
+            "scores": technical_scores(img, None, self.config.frame_scores),
+            "dhash": str(dhash(img[0])),
+        }
 
 
 @dataclass
@@ -243,11 +258,15 @@ class ExportStage(Stage):
     config: CurationConfig = field(default_factory=lambda: CurationConfig("default"))
     out: str = "."
 
+    def setup(self) -> None:
+        from vsrcore.video.random_access import RandomAccessReader
+
+        self._reader = RandomAccessReader(timeout_s=self.config.decode_timeout_s)  # one child per worker
+
     def process(self, item: dict[str, Any]) -> dict[str, Any]:
         from curation.ops.technical import dhash
         from vsrcore.atomic import atomic_path, write_json_atomic
         from vsrcore.video.edit import cut_exact, cut_stream_copy, keyframes
-        from vsrcore.video.random_access import RandomAccessReader
 
         staging = Path(self.out) / "state" / "staging"
         marker = staging / f"{item['id']}.json"
@@ -274,8 +293,9 @@ class ExportStage(Stage):
                 span = cut_stream_copy(item["path"], media, start, end, audio=False)
             else:
                 span = cut_exact(item["path"], media, start, end, codec="ffv1")
-            with RandomAccessReader(timeout_s=self.config.decode_timeout_s) as reader:
-                middle = reader.get(media, [span.num_frames // 2])[0]
+            if not hasattr(self, "_reader"):
+                self.setup()
+            middle = self._reader.get(media, [span.num_frames // 2])[0]
             row = {
                 **item,
                 "media": media.name,

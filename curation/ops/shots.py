@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,18 @@ class ShotConfig:
 
 def detect_shots(path: str | Path, cfg: ShotConfig, frame_count: int | None = None) -> list[tuple[int, int]]:
     """Shots of a video as [(start, end), ...] covering it; one shot when no cut is found."""
-    from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, ThresholdDetector, open_video
+    from scenedetect import open_video
 
     video = open_video(str(path), backend="pyav")
+    manager = shot_manager(cfg)
+    manager.detect_scenes(video)
+    return shots_found(manager, frame_count if frame_count is not None else video.frame_number)
+
+
+def shot_manager(cfg: ShotConfig) -> Any:
+    """A PySceneDetect SceneManager with the detectors and downscaling `cfg` asks for."""
+    from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, ThresholdDetector
+
     manager = SceneManager()
     if cfg.downscale is None:
         manager.auto_downscale = True
@@ -49,9 +59,12 @@ def detect_shots(path: str | Path, cfg: ShotConfig, frame_count: int | None = No
         raise ValueError(f"unknown shot detector '{cfg.detector}' (adaptive or content)")
     if cfg.fade_threshold is not None:
         manager.add_detector(ThresholdDetector(threshold=cfg.fade_threshold, min_scene_len=cfg.min_scene_len))
-    manager.detect_scenes(video)
+    return manager
+
+
+def shots_found(manager: Any, total: int) -> list[tuple[int, int]]:
+    """The shots of a SceneManager that has run over a video of `total` frames, covering [0, total)."""
     scenes = manager.get_scene_list()
-    total = frame_count if frame_count is not None else video.frame_number
     if not scenes:
         return [(0, total)] if total else []
     shots = [(s.frame_num, e.frame_num) for s, e in scenes]

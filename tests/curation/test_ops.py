@@ -96,3 +96,28 @@ def test_dhash_is_perceptual() -> None:
 def test_bits_per_pixel() -> None:
     assert T.bits_per_pixel(8_000_000, 1920, 1080, 25) == pytest.approx(8e6 / (1920 * 1080 * 25))
     assert T.bits_per_pixel(None, 1920, 1080, 25) is None
+
+
+def test_one_decode_scan_finds_the_shots_and_scores_of_a_separate_detection_and_read() -> None:
+    """scan_video (one decode: shots, decode check, samples scored in passing) on bikes.mp4, whose five cuts make
+    short last windows the pass cannot foresee: the shots are detect_shots', every window's scores are those of
+    its sampled frames read by sequential decoding (the missing ones by the caller, as the analyse stage does)."""
+    from curation.ops.frame_scores import frame_scores, mean_scores, pair_motion, technical_scores
+    from curation.ops.scan import scan_video, windows
+    from vsrcore.video.decode import read_frames
+
+    path, cfg = sample_path("bikes"), SegmentConfig(window_s=1.0, min_segment_s=0.5, samples=4)
+    scan = scan_video(path, ShotConfig(), cfg, 25.0, 250)
+    assert scan.shots == detect_shots(path, ShotConfig(), 250)
+    assert scan.missing_frames and len(scan.frames) > len(scan.missing_frames)  # both paths taken
+    frames = read_frames(path)
+    for i in scan.missing_frames:
+        scan.frames[i] = frame_scores(frames[i])
+    for i in scan.missing_pairs:
+        scan.motion[i] = pair_motion(frames[i], frames[min(i + 1, 249)])
+    found = windows(scan.shots, 25.0, cfg, 250)
+    assert len(found) >= 6
+    for _shot, _start, _end, idx in found:
+        got = mean_scores([scan.frames[i] for i in idx], [scan.motion[i] for i in idx])
+        want = technical_scores(frames[idx], frames[[min(i + 1, 249) for i in idx]])
+        assert got == pytest.approx(want, rel=1e-9)

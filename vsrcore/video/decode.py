@@ -47,6 +47,11 @@ def _to_rgb(frame: Any, rotation: int | None) -> np.ndarray:
     return rotate_frame(rgb, frame.rotation if rotation is None else rotation)
 
 
+def to_rgb(frame: Any) -> np.ndarray:
+    """A decoded PyAV frame as `iter_frames` gives it: uint8 RGB (H, W, C), rotated for display."""
+    return _to_rgb(frame, None)
+
+
 def _decode(
     p: Path,
     start: int,
@@ -55,10 +60,10 @@ def _decode(
     threads: int | None,
     apply_rotation: bool,
     hold: int | None,
-    convert: bool = True,
+    output: str = "rgb",
 ) -> Iterator[tuple[Any, float]]:
-    """The unguarded decode loop behind `iter_timed_frames` (and, with `convert=False`, `check_decodes`: frames
-    decoded but not converted, None in their place)."""
+    """The unguarded decode loop behind `iter_timed_frames` (output "rgb"), `check_decodes` ("none": frames
+    decoded but not converted, None in their place) and `iter_decoded` ("frame": the PyAV frames)."""
     import av
 
     container = open_input(p)
@@ -98,7 +103,10 @@ def _decode(
                     t = last_t + 1.0 / rate
                 last_t = t
                 if index >= start and (index - start) % stride == 0:
-                    yield (_to_rgb(frame, None if apply_rotation else 0) if convert else None), t
+                    if output == "rgb":
+                        yield _to_rgb(frame, None if apply_rotation else 0), t
+                    else:
+                        yield (frame if output == "frame" else None), t
         except av.error.FFmpegError as e:
             raise MediaError(p, f"decoding failed after {index + 1} frames ({e.strerror or e})") from None
         if index < 0:
@@ -138,9 +146,16 @@ def check_decodes(path: str | Path, threads: int | None = None) -> int:
     MediaError naming the file (`decoding failed after N frames (...)`). Guarded like `iter_timed_frames`."""
     p = Path(path)
     count = 0
-    for _ in watched_iter(lambda: _decode(p, 0, None, 1, threads, False, None, convert=False), path=p):
+    for _ in watched_iter(lambda: _decode(p, 0, None, 1, threads, False, None, output="none"), path=p):
         count += 1
     return count
+
+
+def iter_decoded(path: str | Path, threads: int | None = None) -> Iterator[Any]:
+    """Every frame of `path` as the PyAV frame (not converted: `to_rgb` converts one), in decode order, with the
+    checks and errors of `iter_timed_frames`."""
+    p = Path(path)
+    return (frame for frame, _t in watched_iter(lambda: _decode(p, 0, None, 1, threads, False, None, "frame"), path=p))
 
 
 def iter_frames(path: str | Path, **kwargs: Any) -> Iterator[np.ndarray]:
